@@ -1,0 +1,60 @@
+"""The backend interface and the default backend order."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Generator, Iterator
+
+from msuinspect.cab.cfdata import DataBlock
+from msuinspect.cab.structs import CabFolder, CompressionKind
+
+
+class Codec(ABC):
+    """Decodes the CFDATA blocks of one folder into its uncompressed byte stream."""
+
+    #: short identifier (``zlib``, ``libarchive``, ``libmspack``)
+    key: str
+    #: compression kinds this backend decodes
+    kinds: frozenset[CompressionKind]
+
+    @property
+    @abstractmethod
+    def description(self) -> str:
+        """Name and version, shown to users (``libarchive 3.6.2``)."""
+
+    @abstractmethod
+    def decode(
+        self, blocks: Iterator[DataBlock], folder: CabFolder, need: int
+    ) -> Generator[bytes, None, None]:
+        """Yield decoded bytes from the start of the folder; at least ``need`` bytes unless the
+        data ends first. Raise :class:`~msuinspect.errors.CodecError` on bad data."""
+
+
+_DEFAULT: list[Codec] | None = None
+
+
+def default_codecs() -> list[Codec]:
+    """Available backends in preference order (cached)."""
+    global _DEFAULT
+    if _DEFAULT is None:
+        from msuinspect.cab.codecs.libarchive_codec import load_libarchive
+        from msuinspect.cab.codecs.libmspack_codec import load_libmspack
+        from msuinspect.cab.codecs.zlib_codec import ZlibCodec
+
+        codecs: list[Codec] = [ZlibCodec()]
+        for loader in (load_libarchive, load_libmspack):
+            codec = loader()
+            if codec is not None:
+                codecs.append(codec)
+        _DEFAULT = codecs
+    return list(_DEFAULT)
+
+
+def codecs_by_key(keys: list[str]) -> list[Codec]:
+    """Backends named by ``keys`` (in that order), for ``--decoder``; unknown keys raise."""
+    available = {c.key: c for c in default_codecs()}
+    missing = [k for k in keys if k not in available]
+    if missing:
+        known = ", ".join(sorted(available)) or "none"
+        raise ValueError(f"decoder(s) not available: {', '.join(missing)} (available: {known})")
+    return [available[k] for k in keys]

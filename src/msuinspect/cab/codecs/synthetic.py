@@ -1,0 +1,98 @@
+"""A single-folder, single-file cabinet built on the fly from one folder's CFDATA blocks.
+
+Third-party decoders parse cabinets themselves and some reject valid Microsoft cabinets
+(libarchive refuses members that are not contiguous, for example). Feeding them this
+minimal cabinet instead means the project's own parser alone decides the members, and the
+backends only decompress. CFDATA blocks are re-emitted without reserve and with checksum 0
+(checksums were already verified by :mod:`msuinspect.cab.cfdata`).
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+
+from msuinspect.cab.cfdata import DataBlock
+from msuinspect.cab.structs import MAX_FOLDER_EXTENT, CabFolder
+from msuinspect.errors import CodecError
+
+_NAME = b"x\x00"
+HEADER_LEN = 36 + 8 + 16 + len(_NAME)
+
+
+def synthetic_header(folder: CabFolder, need: int) -> bytes:
+    if need > MAX_FOLDER_EXTENT:
+        raise CodecError(
+            f"folder extent {need} exceeds what a single CAB member can describe "
+            f"({MAX_FOLDER_EXTENT}); this backend cannot decode it"
+        )
+    cfheader = struct.pack(
+        "<4sIIIIIBBHHHHH",
+        b"MSCF",
+        0,
+        0x7FFFFFFF,  # cbCabinet: unknown in advance; decoders do not rely on it
+        0,
+        36 + 8,  # coffFiles
+        0,
+        3,
+        1,
+        1,  # cFolders
+        1,  # cFiles
+        0,  # flags
+        0,
+        0,
+    )
+    cffolder = struct.pack(
+        "<IHH", HEADER_LEN, min(folder.c_cf_data, 0xFFFF), folder.compression.raw
+    )
+    cffile = struct.pack("<IIHHHH", need, 0, 0, 0x21, 0, 0x20) + _NAME
+    return cfheader + cffolder + cffile
+
+
+class SyntheticCab:
+    """A forward-only byte stream: the synthetic header, then the folder's blocks."""
+
+    def __init__(self, blocks: Iterator[DataBlock], folder: CabFolder, need: int) -> None:
+        self._blocks = blocks
+        self._chunk = memoryview(synthetic_header(folder, need))
+        self._pos_in_chunk = 0
+        self.position = 0
+        self.eof = False
+
+    def _next_chunk(self) -> bool:
+        try:
+            b = next(self._blocks)
+        except StopIteration:
+            self.eof = True
+            return False
+        self._chunk = memoryview(struct.pack("<IHH", 0, b.cb_data, b.cb_uncomp) + b.data)
+        self._pos_in_chunk = 0
+        return True
+
+    def readinto(self, buf: memoryview) -> int:
+        """Copy up to ``len(buf)`` bytes; 0 at the end."""
+        filled = 0
+        want = len(buf)
+        while filled < want:
+            avail = len(self._chunk) - self._pos_in_chunk
+            if avail == 0:
+                if self.eof or not self._next_chunk():
+                    break
+                continue
+            n = min(avail, want - filled)
+            buf[filled : filled + n] = self._chunk[self._pos_in_chunk : self._pos_in_chunk + n]
+            self._pos_in_chunk += n
+            filled += n
+        self.position += filled
+        return filled
+
+    def skip(self, n: int) -> int:
+        """Discard up to ``n`` bytes; returns how many were skipped."""
+        scratch = memoryview(bytearray(min(n, 1 << 16)))
+        done = 0
+        while done < n:
+            got = self.readinto(scratch[: min(len(scratch), n - done)])
+            if got == 0:
+                break
+            done += got
+        return done

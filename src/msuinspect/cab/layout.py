@@ -1,0 +1,491 @@
+"""Parse a cabinet's structure (CFHEADER, reserve, set strings, CFFOLDER, CFFILE) by offsets.
+
+Nothing here decompresses. Parsing follows [MS-CAB] exactly: the CFFOLDER array follows the
+header, the CFFILE table is read at ``coffFiles`` (never assumed adjacent), and each folder's
+data at its ``coffCabStart``. Deviations that do not stop parsing become findings; anything
+that does raises a :class:`~msuinspect.errors.CabFormatError` with the failing offset.
+"""
+
+from __future__ import annotations
+
+import itertools
+import struct
+from collections.abc import Callable
+from typing import BinaryIO
+
+from msuinspect.cab import names
+from msuinspect.cab.structs import (
+    AUTHENTICODE_MARKER,
+    AUTHENTICODE_RESERVE_SIZE,
+    CFHEADER_SIZE,
+    FLAG_NEXT_CABINET,
+    FLAG_PREV_CABINET,
+    FLAG_RESERVE_PRESENT,
+    IFOLD_CONTINUED_FROM_PREV,
+    SIGNATURE,
+    CabFolder,
+    CabHeader,
+    CabLayout,
+    CabMember,
+    Compression,
+    SignatureArea,
+)
+from msuinspect.errors import (
+    CabFormatError,
+    LimitExceededError,
+    NotACabinetError,
+    TruncatedError,
+)
+from msuinspect.findings import Finding, Severity
+from msuinspect.limits import Limits
+
+LAYER = "cab"
+_HDR = struct.Struct("<4sIIIIIBBHHHHH")
+_FOLDER = struct.Struct("<IHH")
+_FILE = struct.Struct("<IIHHHH")
+#: [MS-CAB]: cabinet-set strings are at most 255 bytes plus NUL
+_MAX_SET_STRING = 255
+
+#: callback recording a finding: note(code, severity, message, offset, **evidence)
+Note = Callable[..., None]
+
+
+class _Reader:
+    """Small-read helper that reports the offset of any short read."""
+
+    def __init__(self, f: BinaryIO, size: int) -> None:
+        self.f = f
+        self.size = size
+
+    def read_at(self, offset: int, n: int, what: str) -> bytes:
+        if offset < 0 or offset + n > self.size:
+            raise TruncatedError(f"file ends inside {what}", offset=offset)
+        self.f.seek(offset)
+        data = self.f.read(n)
+        if len(data) != n:
+            raise TruncatedError(f"file ends inside {what}", offset=offset)
+        return data
+
+    def read_cstring(self, offset: int, max_len: int, what: str) -> bytes:
+        """A NUL-terminated string of at most ``max_len`` bytes before the NUL."""
+        avail = min(max_len + 1, self.size - offset)
+        if avail <= 0:
+            raise TruncatedError(f"file ends before {what}", offset=offset)
+        self.f.seek(offset)
+        data = self.f.read(avail)
+        nul = data.find(b"\x00")
+        if nul < 0:
+            if len(data) < max_len + 1:
+                raise TruncatedError(f"file ends inside {what}", offset=offset)
+            raise LimitExceededError(
+                f"{what} is longer than {max_len} bytes (no terminating NUL)", offset=offset
+            )
+        return data[:nul]
+
+
+def parse_layout(
+    f: BinaryIO,
+    source_size: int,
+    *,
+    base: int = 0,
+    limits: Limits | None = None,
+    findings: list[Finding] | None = None,
+    probe_signature: bool = True,
+) -> CabLayout:
+    """Parse the cabinet starting at absolute offset ``base`` of ``f``.
+
+    ``findings`` collects structural anomalies that do not prevent reading.
+    """
+    limits = limits or Limits()
+    out = findings if findings is not None else []
+    r = _Reader(f, source_size)
+
+    def note(code: str, sev: Severity, msg: str, offset: int | None = None, **ev: object) -> None:
+        out.append(Finding(code, sev, msg, LAYER, offset=offset, evidence=ev))
+
+    raw = r.read_at(base, CFHEADER_SIZE, "CFHEADER") if source_size - base >= 4 else b""
+    if len(raw) < 4 or raw[:4] != SIGNATURE:
+        if source_size - base >= 4 and r.read_at(base, 4, "signature") != SIGNATURE:
+            raise NotACabinetError("no MSCF signature", offset=base)
+        raise TruncatedError("file ends inside CFHEADER", offset=base)
+    (
+        _sig,
+        reserved1,
+        cb_cabinet,
+        reserved2,
+        coff_files,
+        reserved3,
+        vminor,
+        vmajor,
+        c_folders,
+        c_files,
+        flags,
+        set_id,
+        i_cabinet,
+    ) = _HDR.unpack(raw)
+
+    if reserved1:
+        note(
+            "cab-reserved-nonzero",
+            Severity.WARNING,
+            f"CFHEADER reserved1 is 0x{reserved1:08x}, not 0 (outside the signed range)",
+            base + 4,
+            field="reserved1",
+            value=reserved1,
+        )
+    if reserved2 or reserved3:
+        note(
+            "cab-reserved-nonzero",
+            Severity.WARNING,
+            "CFHEADER reserved2/reserved3 are not 0",
+            base + 12,
+            reserved2=reserved2,
+            reserved3=reserved3,
+        )
+    if (vmajor, vminor) != (1, 3):
+        note(
+            "cab-version",
+            Severity.WARNING,
+            f"cabinet format version {vmajor}.{vminor}, expected 1.3",
+            base + 24,
+        )
+    if c_folders == 0:
+        raise CabFormatError("cabinet declares no folders (cFolders = 0)", offset=base + 26)
+    if c_files == 0:
+        raise CabFormatError("cabinet declares no files (cFiles = 0)", offset=base + 28)
+    if c_files > limits.max_members:
+        raise LimitExceededError(
+            f"cabinet declares {c_files} members, above the limit of {limits.max_members}",
+            offset=base + 28,
+        )
+    unknown_flags = flags & ~(FLAG_PREV_CABINET | FLAG_NEXT_CABINET | FLAG_RESERVE_PRESENT)
+    if unknown_flags:
+        note(
+            "cab-unknown-flags",
+            Severity.WARNING,
+            f"CFHEADER flags has unknown bits 0x{unknown_flags:04x}",
+            base + 30,
+        )
+
+    pos = base + CFHEADER_SIZE
+    cb_cf_header = cb_cf_folder = cb_cf_data = 0
+    reserve_offset: int | None = None
+    header_reserve = b""
+    if flags & FLAG_RESERVE_PRESENT:
+        cb_cf_header, cb_cf_folder, cb_cf_data = struct.unpack(
+            "<HBB", r.read_at(pos, 4, "reserve sizes")
+        )
+        pos += 4
+        if cb_cf_header > 60000:
+            raise CabFormatError(
+                f"header reserve of {cb_cf_header} bytes exceeds the format's 60000", offset=pos - 4
+            )
+        reserve_offset = pos
+        header_reserve = r.read_at(pos, cb_cf_header, "header reserve")
+        pos += cb_cf_header
+
+    strings_offset = pos
+    set_strings: list[bytes | None] = [None, None, None, None]
+    for i, (flag, label) in enumerate(
+        [
+            (FLAG_PREV_CABINET, "szCabinetPrev"),
+            (FLAG_PREV_CABINET, "szDiskPrev"),
+            (FLAG_NEXT_CABINET, "szCabinetNext"),
+            (FLAG_NEXT_CABINET, "szDiskNext"),
+        ]
+    ):
+        if flags & flag:
+            s = r.read_cstring(pos, _MAX_SET_STRING, label)
+            set_strings[i] = s
+            pos += len(s) + 1
+
+    folders_offset = pos
+    folder_rec = 8 + cb_cf_folder
+    folders: list[CabFolder] = []
+    table = r.read_at(pos, folder_rec * c_folders, "CFFOLDER array")
+    for i in range(c_folders):
+        rec = table[i * folder_rec : (i + 1) * folder_rec]
+        coff, ccf, tcomp = _FOLDER.unpack(rec[:8])
+        folders.append(
+            CabFolder(i, pos + i * folder_rec, coff, ccf, Compression(tcomp), bytes(rec[8:]))
+        )
+    folders_end = pos + folder_rec * c_folders
+
+    files_start = base + coff_files
+    if files_start != folders_end:
+        if files_start > folders_end:
+            gap = files_start - folders_end
+            note(
+                "cab-cffile-gap",
+                Severity.WARNING,
+                f"{gap} bytes between the CFFOLDER array and the CFFILE table (coffFiles); "
+                "extractors disagree on such cabinets",
+                folders_end,
+                gap=gap,
+                coff_files=coff_files,
+            )
+        else:
+            note(
+                "cab-cffile-overlap",
+                Severity.ERROR,
+                "coffFiles points inside the header or the CFFOLDER array",
+                files_start,
+                coff_files=coff_files,
+                folders_end=folders_end - base,
+            )
+    if files_start < base + CFHEADER_SIZE:
+        raise CabFormatError(f"coffFiles {coff_files} points inside CFHEADER", offset=base + 16)
+
+    members: list[CabMember] = []
+    pos = files_start
+    for i in range(c_files):
+        rec = r.read_at(pos, 16, f"CFFILE #{i}")
+        cb_file, uoff, ifold, date, time, attribs = _FILE.unpack(rec)
+        raw_name = r.read_cstring(pos + 16, limits.max_name_length, f"name of CFFILE #{i}")
+        if ifold < IFOLD_CONTINUED_FROM_PREV and ifold >= c_folders:
+            raise CabFormatError(
+                f"CFFILE #{i} refers to folder {ifold} but the cabinet has {c_folders}",
+                offset=pos + 8,
+            )
+        text, valid = names.decode_name(raw_name, bool(attribs & 0x80))
+        flags_ = names.classify(text, valid_encoding=valid)
+        members.append(
+            CabMember(
+                index=i,
+                record_offset=pos,
+                raw_name=raw_name,
+                name=text,
+                safe_name=names.sanitise(text, i),
+                name_flags=flags_,
+                size=cb_file,
+                folder_index=ifold,
+                offset=uoff,
+                dos_date=date,
+                dos_time=time,
+                attributes=attribs,
+            )
+        )
+        pos += 16 + len(raw_name) + 1
+    files_end = pos
+
+    header = CabHeader(
+        offset=base,
+        reserved1=reserved1,
+        cb_cabinet=cb_cabinet,
+        reserved2=reserved2,
+        coff_files=coff_files,
+        reserved3=reserved3,
+        version_minor=vminor,
+        version_major=vmajor,
+        c_folders=c_folders,
+        c_files=c_files,
+        flags=flags,
+        set_id=set_id,
+        i_cabinet=i_cabinet,
+        cb_cf_header=cb_cf_header,
+        cb_cf_folder=cb_cf_folder,
+        cb_cf_data=cb_cf_data,
+        header_reserve_offset=reserve_offset,
+        header_reserve=header_reserve,
+        prev_cabinet=set_strings[0],
+        prev_disk=set_strings[1],
+        next_cabinet=set_strings[2],
+        next_disk=set_strings[3],
+        strings_offset=strings_offset,
+        folders_offset=folders_offset,
+        folders_end=folders_end,
+    )
+    signature = _locate_signature(r, header, source_size, probe_signature)
+    layout = CabLayout(header, tuple(folders), tuple(members), files_end, source_size, signature)
+    _check_extents(layout, note)
+    return layout
+
+
+def _der_length(head: bytes) -> int | None:
+    """Total length of the DER SEQUENCE starting at ``head[0]``, or None."""
+    if len(head) < 2 or head[0] != 0x30:
+        return None
+    first = head[1]
+    if first < 0x80:
+        return 2 + first
+    n = first & 0x7F
+    if n == 0 or n > 4 or len(head) < 2 + n:
+        return None
+    return 2 + n + int.from_bytes(head[2 : 2 + n], "big")
+
+
+def _locate_signature(r: _Reader, h: CabHeader, size: int, probe: bool) -> SignatureArea | None:
+    """Find the Authenticode blob named by a 20-byte header reserve.
+
+    With ``probe`` the first bytes of the blob are read to measure its DER length; callers
+    skip that for sources where reading near the end means decompressing everything before.
+    """
+    if not h.has_reserve or h.header_reserve_offset is None:
+        return None
+    res = h.header_reserve
+    is_authenticode_shape = (
+        h.cb_cf_header == AUTHENTICODE_RESERVE_SIZE and h.cb_cf_folder == 0 and h.cb_cf_data == 0
+    )
+    if len(res) < 12:
+        return None
+    marker, sig_off, sig_len = struct.unpack("<III", res[:12])
+    if marker != AUTHENTICODE_MARKER or not is_authenticode_shape:
+        return None
+    der_len: int | None = None
+    if probe and 0 < sig_off < size and sig_len:
+        head = r.read_at(h.offset + sig_off, min(6, size - h.offset - sig_off), "signature")
+        der_len = _der_length(head)
+    return SignatureArea(
+        reserve_offset=h.header_reserve_offset,
+        marker=marker,
+        offset=h.offset + sig_off,
+        size=sig_len,
+        reserve_tail=bytes(res[12:]),
+        file_size=size,
+        der_length=der_len,
+        probed=probe,
+    )
+
+
+def _check_extents(layout: CabLayout, note: Note) -> None:
+    """Findings about how the declared structures sit in the file."""
+    h = layout.header
+    base = h.offset
+    size = layout.source_size
+    cab_end = base + h.cb_cabinet
+    sig = layout.signature
+    if cab_end > size:
+        note(
+            "cab-truncated",
+            Severity.ERROR,
+            f"cbCabinet says {h.cb_cabinet} bytes but only {size - base} are present",
+            size,
+            missing=cab_end - size,
+        )
+    if sig is not None:
+        if not sig.within_file:
+            note(
+                "cab-signature-outside-file",
+                Severity.ERROR,
+                f"the signature area [{sig.offset}, {sig.end}) lies outside the file "
+                f"({size} bytes)",
+                h.header_reserve_offset,
+                offset=sig.offset,
+                size=sig.size,
+            )
+        else:
+            if sig.offset < cab_end:
+                note(
+                    "cab-signature-overlaps-cabinet",
+                    Severity.ERROR,
+                    "the signature area starts inside the cabinet (before cbCabinet)",
+                    sig.offset,
+                    cb_cabinet=h.cb_cabinet,
+                )
+            elif sig.offset > cab_end:
+                note(
+                    "cab-data-before-signature",
+                    Severity.WARNING,
+                    f"{sig.offset - cab_end} bytes between the cabinet end and the signature "
+                    "(they are inside the signed range)",
+                    cab_end,
+                    gap=sig.offset - cab_end,
+                )
+            if sig.bytes_after > 0:
+                note(
+                    "cab-data-after-signature",
+                    Severity.WARNING,
+                    f"{sig.bytes_after} bytes follow the signature area; they are not covered "
+                    "by the signature",
+                    sig.end,
+                    count=sig.bytes_after,
+                )
+            if sig.der_length is None and sig.probed:
+                note(
+                    "cab-signature-not-der",
+                    Severity.ERROR,
+                    "the signature area does not start with a DER SEQUENCE",
+                    sig.offset,
+                )
+            elif sig.der_length is not None and sig.der_length > sig.size:
+                note(
+                    "cab-signature-overruns-area",
+                    Severity.ERROR,
+                    f"the DER object ({sig.der_length} bytes) is longer than the declared "
+                    f"signature area ({sig.size})",
+                    sig.offset,
+                )
+        if any(sig.reserve_tail[:4]):
+            note(
+                "cab-reserve-unhashed-nonzero",
+                Severity.WARNING,
+                "abReserve bytes 12..15 (not covered by the signature) are not zero",
+                (h.header_reserve_offset or 0) + 12,
+            )
+    elif cab_end < size:
+        note(
+            "cab-trailing-data",
+            Severity.WARNING,
+            f"{size - cab_end} bytes after the end of the cabinet (cbCabinet)",
+            cab_end,
+            count=size - cab_end,
+        )
+    if h.has_reserve and sig is None and h.cb_cf_header:
+        note(
+            "cab-header-reserve",
+            Severity.INFO,
+            f"{h.cb_cf_header}-byte header reserve that is not an Authenticode signature reserve",
+            h.header_reserve_offset,
+        )
+
+    # CFFILE table vs. folder data
+    starts = [base + fo.coff_cab_start for fo in layout.folders]
+    for fo, start in zip(layout.folders, starts, strict=True):
+        if start < layout.files_end:
+            note(
+                "cab-cfdata-overlaps-headers",
+                Severity.WARNING,
+                f"folder {fo.index} data starts at {start}, inside the header/CFFILE area "
+                f"(which ends at {layout.files_end})",
+                fo.record_offset,
+            )
+        if start >= size:
+            note(
+                "cab-cfdata-beyond-eof",
+                Severity.ERROR,
+                f"folder {fo.index} data starts at {start}, beyond the end of the file",
+                fo.record_offset,
+            )
+    if any(b <= a for a, b in itertools.pairwise(starts)):
+        note(
+            "cab-folder-order",
+            Severity.WARNING,
+            "folder data blocks are not in ascending file order",
+            h.folders_offset,
+        )
+    for fo in layout.folders:
+        if fo.compression.kind is None:
+            note(
+                "cab-unknown-compression",
+                Severity.ERROR,
+                f"folder {fo.index} has unknown compression type 0x{fo.compression.raw:04x}",
+                fo.record_offset + 6,
+            )
+    flagged = [m for m in layout.members if m.name_flags]
+    for m in flagged:
+        note(
+            "cab-unsafe-name",
+            Severity.WARNING,
+            f"member #{m.index} name {m.name!r} is not a plain relative path "
+            f"({', '.join(sorted(m.name_flags))}); extracted as {m.safe_name!r}",
+            m.record_offset,
+            flags=sorted(m.name_flags),
+            safe_name=m.safe_name,
+        )
+    if h.has_prev or h.has_next or any(m.continued for m in layout.members):
+        note(
+            "cab-multivolume",
+            Severity.INFO,
+            f"cabinet is part of a multi-volume set (set {h.set_id}, index {h.i_cabinet})",
+            base + 30,
+        )

@@ -1,0 +1,126 @@
+"""Member names: decoding, classification of dangerous forms, and sanitising.
+
+CFFILE names are arbitrary byte strings. A name is UTF-8 when the member has attribute
+0x80, otherwise it is in an unspecified code page; like cabextract we show such names as
+ISO-8859-1, which maps every byte to one character and so loses nothing.
+
+:func:`classify` tells why a name is not a plain relative path. :func:`sanitise` maps any
+name to a relative, '/'-separated path that cannot leave the folder it is created in, on
+Linux or on Windows.
+"""
+
+from __future__ import annotations
+
+import re
+
+#: Windows device names, which refer to devices whatever their extension
+DEVICE_NAMES = frozenset(
+    {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$", "CLOCK$"}
+    | {f"COM{i}" for i in range(10)}
+    | {f"LPT{i}" for i in range(10)}
+    | {"COM¹", "COM²", "COM³", "LPT¹", "LPT²", "LPT³"}
+)
+
+FLAG_ABSOLUTE = "absolute"
+FLAG_DRIVE = "drive-letter"
+FLAG_UNC = "unc-path"
+FLAG_DOTDOT = "dotdot"
+FLAG_NUL = "nul"
+FLAG_CONTROL = "control-character"
+FLAG_STREAM = "alternate-stream"
+FLAG_DEVICE = "device-name"
+FLAG_BAD_ENCODING = "invalid-utf8"
+FLAG_EMPTY = "empty"
+FLAG_WINDOWS_TRIM = "trailing-dot-or-space"
+FLAG_RESERVED_CHAR = "reserved-character"
+
+_DRIVE = re.compile(r"^[A-Za-z]:")
+_RESERVED = re.compile(r'[<>:"|?*]')
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def decode_name(raw: bytes, is_utf8: bool) -> tuple[str, bool]:
+    """Return (text, valid). Invalid UTF-8 sequences become U+FFFD."""
+    if is_utf8:
+        try:
+            return raw.decode("utf-8"), True
+        except UnicodeDecodeError:
+            return raw.decode("utf-8", errors="replace"), False
+    return raw.decode("latin-1"), True
+
+
+def classify(name: str, *, valid_encoding: bool = True) -> frozenset[str]:
+    """Flags describing what makes ``name`` more than a plain relative path."""
+    flags: set[str] = set()
+    if not valid_encoding:
+        flags.add(FLAG_BAD_ENCODING)
+    if "\x00" in name:
+        flags.add(FLAG_NUL)
+    if _CONTROL.search(name.replace("\x00", "")):
+        flags.add(FLAG_CONTROL)
+    unified = name.replace("\\", "/")
+    if unified.startswith("//"):
+        flags.add(FLAG_UNC)
+    elif unified.startswith("/"):
+        flags.add(FLAG_ABSOLUTE)
+    rest = unified
+    if _DRIVE.match(unified):
+        flags.add(FLAG_DRIVE)
+        rest = unified[2:]
+    segments = [s for s in rest.split("/") if s != ""]
+    if not segments or all(s == "." for s in segments):
+        flags.add(FLAG_EMPTY)
+    for seg in segments:
+        if seg == "..":
+            flags.add(FLAG_DOTDOT)
+            continue
+        if seg == ".":
+            continue
+        if ":" in seg:
+            flags.add(FLAG_STREAM)
+        if _RESERVED.search(seg.replace(":", "")):
+            flags.add(FLAG_RESERVED_CHAR)
+        if _is_device(seg):
+            flags.add(FLAG_DEVICE)
+        if seg != seg.rstrip(". "):
+            flags.add(FLAG_WINDOWS_TRIM)
+    return frozenset(flags)
+
+
+def _is_device(segment: str) -> bool:
+    base = segment.split(".", 1)[0].rstrip(" ").upper()
+    return base in DEVICE_NAMES
+
+
+def sanitise(name: str, index: int) -> str:
+    """A relative path that is safe to create under an output folder.
+
+    Rules (documented in docs/user-guide.md): backslashes become '/', leading '/' and drive
+    prefixes are dropped, empty and '.' segments are dropped, '..' becomes '__', control and
+    reserved characters (``<>:"|?*``) become '_', trailing dots/spaces become '_', device
+    names get a leading '_'. An empty result becomes ``_unnamed_<index>``.
+    """
+    unified = name.replace("\\", "/")
+    if _DRIVE.match(unified):
+        unified = unified[2:]
+    out: list[str] = []
+    for seg in unified.split("/"):
+        if seg in ("", "."):
+            continue
+        if seg == "..":
+            out.append("__")
+            continue
+        seg = _CONTROL.sub("_", seg)
+        seg = _RESERVED.sub("_", seg)
+        stripped = seg.rstrip(". ")
+        if stripped != seg:
+            seg = stripped + "_"
+        if _is_device(seg):
+            seg = "_" + seg
+        # keep each segment within common filesystem limits (255 bytes of UTF-8)
+        while len(seg.encode("utf-8", errors="surrogatepass")) > 255:
+            seg = seg[:-1]
+        out.append(seg)
+    if not out:
+        return f"_unnamed_{index}"
+    return "/".join(out)

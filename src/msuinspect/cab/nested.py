@@ -1,0 +1,55 @@
+"""Cabinets inside cabinets: a member as a :class:`~msuinspect.source.ByteSource`.
+
+Opening the stream re-runs the parent folder's decoder up to the member; nothing is written
+to disk. Seeking backwards restarts it (bounded by ``Limits.max_restarts``).
+"""
+
+from __future__ import annotations
+
+import io
+from typing import BinaryIO
+
+from msuinspect.cab.cabinet import Cabinet
+from msuinspect.cab.structs import SIGNATURE, CabMember
+from msuinspect.source import READ_BUFFER, ByteSource, ReplayStream
+
+
+class MemberSource(ByteSource):
+    """The bytes of ``member`` of ``parent``."""
+
+    def __init__(self, parent: Cabinet, member: CabMember) -> None:
+        self.parent = parent
+        self.member = member
+        self.display_name = parent.member_path(member)
+
+    @property
+    def size(self) -> int:
+        return self.member.size
+
+    @property
+    def random_access(self) -> bool:
+        return False
+
+    def open(self) -> BinaryIO:
+        raw = ReplayStream(
+            lambda: self.parent.member_chunks(self.member),
+            self.member.size,
+            self.parent.limits.max_restarts,
+        )
+        return io.BufferedReader(raw, READ_BUFFER)
+
+
+def open_nested(parent: Cabinet, member: CabMember) -> Cabinet:
+    """Open ``member`` of ``parent`` as a cabinet, sharing the parent's limits and budget."""
+    return Cabinet.open(
+        MemberSource(parent, member),
+        limits=parent.limits,
+        codecs=parent.codecs,
+        budget=parent.budget,
+        depth=parent.depth + 1,
+    )
+
+
+def looks_like_cabinet(head: bytes) -> bool:
+    """True when ``head`` (the first bytes of a member) starts a cabinet header."""
+    return len(head) >= 8 and head[:4] == SIGNATURE and head[4:8] == b"\x00\x00\x00\x00"

@@ -6,7 +6,8 @@ Entry point: :meth:`Cabinet.open`. Structures are in :mod:`.structs`, parsing in
 :mod:`.nested`, safe extraction in :mod:`.extract`.
 """
 
-from msuinspect.cab.cabinet import Cabinet, DecodeRecord, MemberOutcome, MemberSink
+from msuinspect.cab.cabinet import Cabinet, MemberOutcome
+from msuinspect.cab.decode import DecodeRecord, FolderPlan, MemberSink
 from msuinspect.cab.nested import MemberSource, looks_like_cabinet, open_nested
 from msuinspect.cab.structs import (
     CabFolder,
@@ -27,6 +28,7 @@ __all__ = [
     "Compression",
     "CompressionKind",
     "DecodeRecord",
+    "FolderPlan",
     "MemberOutcome",
     "MemberSink",
     "MemberSource",

@@ -6,7 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Generator, Iterator
 
 from msuinspect.cab.cfdata import DataBlock
-from msuinspect.cab.structs import CabFolder, CompressionKind
+from msuinspect.cab.structs import Compression, CompressionKind
 
 
 class Codec(ABC):
@@ -24,7 +24,7 @@ class Codec(ABC):
 
     @abstractmethod
     def decode(
-        self, blocks: Iterator[DataBlock], folder: CabFolder, need: int
+        self, blocks: Iterator[DataBlock], compression: Compression, block_count: int, need: int
     ) -> Generator[bytes, None, None]:
         """Yield decoded bytes from the start of the folder; at least ``need`` bytes unless the
         data ends first. Raise :class:`~msuinspect.errors.CodecError` on bad data."""

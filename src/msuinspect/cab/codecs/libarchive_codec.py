@@ -13,7 +13,7 @@ from typing import Any
 from msuinspect.cab.cfdata import DataBlock
 from msuinspect.cab.codecs.base import Codec
 from msuinspect.cab.codecs.synthetic import SyntheticCab
-from msuinspect.cab.structs import CabFolder, CompressionKind
+from msuinspect.cab.structs import Compression, CompressionKind
 from msuinspect.errors import CodecError, MsuInspectError
 
 _READ_SIZE = 1 << 16
@@ -34,10 +34,10 @@ class LibarchiveCodec(Codec):
         return f"libarchive {self._version}"
 
     def decode(
-        self, blocks: Iterator[DataBlock], folder: CabFolder, need: int
+        self, blocks: Iterator[DataBlock], compression: Compression, block_count: int, need: int
     ) -> Generator[bytes, None, None]:
         la = self._la
-        stream = _Feed(SyntheticCab(blocks, folder, need))
+        stream = _Feed(SyntheticCab(blocks, compression, block_count, need))
         produced = 0
         try:
             with la.stream_reader(stream, format_name="cab", block_size=_READ_SIZE) as archive:

@@ -22,7 +22,7 @@ from typing import Any
 from msuinspect.cab.cfdata import DataBlock
 from msuinspect.cab.codecs.base import Codec
 from msuinspect.cab.codecs.synthetic import SyntheticCab
-from msuinspect.cab.structs import CabFolder, CompressionKind
+from msuinspect.cab.structs import Compression, CompressionKind
 from msuinspect.errors import CodecError, MsuInspectError
 
 c_off_t = ctypes.c_int64
@@ -179,9 +179,9 @@ class LibmspackCodec(Codec):
         return "libmspack (libmspack.so.0)"
 
     def decode(
-        self, blocks: Iterator[DataBlock], folder: CabFolder, need: int
+        self, blocks: Iterator[DataBlock], compression: Compression, block_count: int, need: int
     ) -> Generator[bytes, None, None]:
-        cab = SyntheticCab(blocks, folder, need)
+        cab = SyntheticCab(blocks, compression, block_count, need)
         job = _Job(self, cab)
         job.start()
         produced = 0

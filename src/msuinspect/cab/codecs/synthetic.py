@@ -13,14 +13,14 @@ import struct
 from collections.abc import Iterator
 
 from msuinspect.cab.cfdata import DataBlock
-from msuinspect.cab.structs import MAX_FOLDER_EXTENT, CabFolder
+from msuinspect.cab.structs import MAX_FOLDER_EXTENT, Compression
 from msuinspect.errors import CodecError
 
 _NAME = b"x\x00"
 HEADER_LEN = 36 + 8 + 16 + len(_NAME)
 
 
-def synthetic_header(folder: CabFolder, need: int) -> bytes:
+def synthetic_header(compression: Compression, block_count: int, need: int) -> bytes:
     if need > MAX_FOLDER_EXTENT:
         raise CodecError(
             f"folder extent {need} exceeds what a single CAB member can describe "
@@ -42,9 +42,7 @@ def synthetic_header(folder: CabFolder, need: int) -> bytes:
         0,
         0,
     )
-    cffolder = struct.pack(
-        "<IHH", HEADER_LEN, min(folder.c_cf_data, 0xFFFF), folder.compression.raw
-    )
+    cffolder = struct.pack("<IHH", HEADER_LEN, min(block_count, 0xFFFF), compression.raw)
     cffile = struct.pack("<IIHHHH", need, 0, 0, 0x21, 0, 0x20) + _NAME
     return cfheader + cffolder + cffile
 
@@ -52,9 +50,11 @@ def synthetic_header(folder: CabFolder, need: int) -> bytes:
 class SyntheticCab:
     """A forward-only byte stream: the synthetic header, then the folder's blocks."""
 
-    def __init__(self, blocks: Iterator[DataBlock], folder: CabFolder, need: int) -> None:
+    def __init__(
+        self, blocks: Iterator[DataBlock], compression: Compression, block_count: int, need: int
+    ) -> None:
         self._blocks = blocks
-        self._chunk = memoryview(synthetic_header(folder, need))
+        self._chunk = memoryview(synthetic_header(compression, block_count, need))
         self._pos_in_chunk = 0
         self.position = 0
         self.eof = False

@@ -12,7 +12,7 @@ from collections.abc import Generator, Iterator
 
 from msuinspect.cab.cfdata import DataBlock
 from msuinspect.cab.codecs.base import Codec
-from msuinspect.cab.structs import CabFolder, CompressionKind
+from msuinspect.cab.structs import Compression, CompressionKind
 from msuinspect.errors import CodecError
 
 _WINDOW = 32768
@@ -27,9 +27,9 @@ class ZlibCodec(Codec):
         return f"zlib {zlib.ZLIB_RUNTIME_VERSION} (in-house MSZIP)"
 
     def decode(
-        self, blocks: Iterator[DataBlock], folder: CabFolder, need: int
+        self, blocks: Iterator[DataBlock], compression: Compression, block_count: int, need: int
     ) -> Generator[bytes, None, None]:
-        if folder.compression.kind is CompressionKind.NONE:
+        if compression.kind is CompressionKind.NONE:
             return self._stored(blocks)
         return self._mszip(blocks)
 

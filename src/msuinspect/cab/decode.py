@@ -1,0 +1,364 @@
+"""Turning folders into bytes: backend selection and fallback, limits, and cutting a folder's
+output into members.
+
+A :class:`FolderPlan` is one logical folder: usually one CFFOLDER of one cabinet, or, in a
+multi-volume set, a folder continued across several cabinets (its segments). The
+:class:`Decoder` walks the plan's CFDATA blocks (joining blocks split across cabinets),
+feeds them to the first backend that supports the compression type, and falls back to the
+next one on failure. Bytes already delivered by a failed backend are compared (CRC-32) with
+the next backend's output before it continues, so a fallback can never silently change
+data. Every folder leaves a :class:`DecodeRecord` saying which backend produced it.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable, Hashable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from msuinspect.cab.cfdata import BlockCounter, DataBlock, iter_blocks
+from msuinspect.cab.codecs.base import Codec
+from msuinspect.cab.structs import CabFolder, CabLayout, CabMember, Compression
+from msuinspect.errors import (
+    CodecError,
+    DecodeError,
+    LimitExceededError,
+    MsuInspectError,
+    TruncatedError,
+    UnsupportedCompressionError,
+)
+from msuinspect.findings import Finding, Severity
+from msuinspect.limits import Limits, OutputBudget
+from msuinspect.source import ByteSource
+
+LAYER = "cab"
+
+
+@dataclass(frozen=True, slots=True)
+class FolderSegment:
+    source: ByteSource
+    layout: CabLayout
+    folder: CabFolder
+
+
+@dataclass(frozen=True, slots=True)
+class FolderPlan:
+    """One logical folder and where its CFDATA blocks are."""
+
+    label: str  #: e.g. ``folder 0`` or ``folder 1 of split-1.cab + 2 more cabinets``
+    path: str  #: node path of the cabinet the folder starts in
+    segments: tuple[FolderSegment, ...]
+
+    @property
+    def compression(self) -> Compression:
+        return self.segments[0].folder.compression
+
+    @property
+    def block_count(self) -> int:
+        return sum(s.folder.c_cf_data for s in self.segments)
+
+    @property
+    def first(self) -> FolderSegment:
+        return self.segments[0]
+
+
+@dataclass(slots=True)
+class DecodeRecord:
+    """Which backend decoded a folder, and which failed before it."""
+
+    path: str
+    folder: str
+    compression: str
+    codec: str | None = None
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    blocks: int = 0
+    compressed: int = 0
+    produced: int = 0
+
+    def describe(self) -> str:
+        text = f"{self.folder} ({self.compression}): "
+        text += f"decoded by {self.codec}" if self.codec else "not decoded"
+        for name, err in self.failures:
+            text += f"; {name} failed: {err}"
+        return text
+
+
+class MemberSink(Protocol):
+    """Receives one member's bytes during a walk."""
+
+    def write(self, data: bytes) -> None: ...
+
+    def close(self) -> None: ...
+
+    def abort(self, error: MsuInspectError) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class WalkItem:
+    key: Hashable
+    plan: FolderPlan
+    member: CabMember
+    sink: MemberSink
+
+
+def plan_blocks(
+    plan: FolderPlan,
+    *,
+    need: int,
+    counter: BlockCounter,
+    on_overflow: Callable[[int], None] | None = None,
+) -> Iterator[DataBlock]:
+    """The plan's blocks in order; a block split across cabinets (``cbUncomp`` 0 in the first
+    part) is joined with its continuation."""
+    pending: DataBlock | None = None
+    single = len(plan.segments) == 1
+    for seg in plan.segments:
+        with seg.source.open() as f:
+            for b in iter_blocks(
+                f,
+                seg.layout,
+                seg.folder,
+                need=need if single else 0,
+                counter=counter,
+                on_overflow=on_overflow if single else None,
+            ):
+                if pending is not None:
+                    b = DataBlock(
+                        pending.offset,
+                        0,
+                        pending.cb_data + b.cb_data,
+                        b.cb_uncomp,
+                        b.reserve,
+                        pending.data + b.data,
+                    )
+                    pending = None
+                if b.cb_uncomp == 0:
+                    pending = b
+                    continue
+                yield b
+    if pending is not None:
+        raise TruncatedError(
+            f"{plan.label}: the last CFDATA block continues in a cabinet that is not present",
+            offset=pending.offset,
+        )
+
+
+class Decoder:
+    """Decodes folder plans with the configured backends, within the limits."""
+
+    def __init__(self, codecs: Sequence[Codec], limits: Limits, budget: OutputBudget) -> None:
+        self.codecs = list(codecs)
+        self.limits = limits
+        self.budget = budget
+        self.log: list[DecodeRecord] = []
+        self.findings: list[Finding] = []
+
+    def _codecs_for(self, plan: FolderPlan) -> list[Codec]:
+        comp = plan.compression
+        kind = comp.kind
+        offset = plan.first.folder.record_offset + 6
+        if kind is None:
+            raise UnsupportedCompressionError(
+                f"unsupported compression: unknown type 0x{comp.raw:04x} in {plan.label}",
+                offset=offset,
+                path=plan.path,
+            )
+        found = [c for c in self.codecs if kind in c.kinds]
+        if not found:
+            raise UnsupportedCompressionError(
+                f"unsupported compression: {kind.name.title()} ({plan.label}, {comp}); no "
+                "installed decoder supports it (install libmspack: Debian package libmspack0)",
+                offset=offset,
+                path=plan.path,
+            )
+        return found
+
+    def _overflow(self, plan: FolderPlan, offset: int) -> None:
+        self.findings.append(
+            Finding(
+                "cab-cfdata-count-overflow",
+                Severity.WARNING,
+                f"{plan.label} has more CFDATA blocks than its 16-bit count "
+                f"({plan.first.folder.c_cf_data}) says; reading on (a cabinet over 2 GiB)",
+                LAYER,
+                path=plan.path,
+                offset=offset,
+            )
+        )
+
+    def stream(self, plan: FolderPlan, need: int) -> Iterator[bytes]:
+        """The first ``need`` decoded bytes of the folder, in chunks."""
+        if need <= 0:
+            return
+        codecs = self._codecs_for(plan)
+        record = DecodeRecord(plan.path, plan.label, str(plan.compression))
+        emitted = 0
+        emitted_crc = 0
+        limits = self.limits
+        for codec in codecs:
+            counter = BlockCounter()
+            pos = 0
+            replay_crc = 0
+            try:
+                blocks = plan_blocks(
+                    plan,
+                    need=need,
+                    counter=counter,
+                    on_overflow=lambda off, p=plan: self._overflow(p, off),
+                )
+                gen = codec.decode(blocks, plan.compression, plan.block_count, need)
+                try:
+                    for chunk in gen:
+                        n = len(chunk)
+                        if n == 0:
+                            continue
+                        self.budget.consume(n)
+                        if pos + n > limits.ratio_grace and pos + n > limits.max_ratio * max(
+                            counter.compressed, 1
+                        ):
+                            raise LimitExceededError(
+                                f"{plan.label} expands beyond the ratio limit ({pos + n} bytes "
+                                f"from {counter.compressed} compressed; limit "
+                                f"{limits.max_ratio:g}:1, raise it with --max-ratio)",
+                                path=plan.path,
+                            )
+                        if pos < emitted:
+                            # re-decoding what an earlier backend already delivered
+                            k = min(n, emitted - pos)
+                            replay_crc = zlib.crc32(chunk[:k], replay_crc)
+                            pos += k
+                            if pos == emitted and replay_crc != emitted_crc:
+                                raise DecodeError(
+                                    f"decoders disagree on {plan.label}: {codec.description} "
+                                    "differs from the bytes already delivered",
+                                    path=plan.path,
+                                )
+                            if k == n:
+                                continue
+                            chunk = chunk[k:]
+                            n = len(chunk)
+                        if pos + n > need:
+                            chunk = chunk[: need - pos]
+                            n = len(chunk)
+                        emitted_crc = zlib.crc32(chunk, emitted_crc)
+                        emitted += n
+                        pos += n
+                        yield chunk
+                        if pos >= need:
+                            break
+                finally:
+                    gen.close()
+                    close = getattr(blocks, "close", None)
+                    if close is not None:
+                        close()
+                if pos < need:
+                    raise CodecError(f"folder data ends after {pos} bytes; members need {need}")
+                record.codec = codec.description
+                record.blocks = counter.blocks
+                record.compressed = counter.compressed
+                record.produced = pos
+                self.log.append(record)
+                return
+            except CodecError as exc:
+                record.failures.append((codec.description, exc.message))
+                continue
+            except MsuInspectError as exc:
+                record.failures.append((codec.description, exc.message))
+                self.log.append(record)
+                raise exc.with_path(plan.path) from None
+        self.log.append(record)
+        reasons = "; ".join(f"{name}: {err}" for name, err in record.failures)
+        raise DecodeError(
+            f"{plan.label} ({plan.compression}) could not be decoded: {reasons}", path=plan.path
+        )
+
+    def member_chunks(self, plan: FolderPlan, member: CabMember) -> Iterator[bytes]:
+        """The bytes of one member, decoding its folder from the start."""
+        if member.size == 0:
+            return
+        pos = 0
+        start, end = member.offset, member.end
+        for chunk in self.stream(plan, end):
+            n = len(chunk)
+            if pos + n > start:
+                yield chunk[max(0, start - pos) : end - pos]
+            pos += n
+
+    def walk(self, items: Sequence[WalkItem]) -> dict[Hashable, MsuInspectError | None]:
+        """Decode each plan once and feed every member's bytes to its sink.
+
+        Overlapping members are served from the same pass. A folder that fails fails the
+        members not yet complete; other folders go on. A limit error aborts everything.
+        """
+        outcomes: dict[Hashable, MsuInspectError | None] = {}
+        groups: dict[int, list[WalkItem]] = {}
+        plans: dict[int, FolderPlan] = {}
+        for it in items:
+            groups.setdefault(id(it.plan), []).append(it)
+            plans[id(it.plan)] = it.plan
+        for pid, group in groups.items():
+            group.sort(key=lambda i: (i.member.offset, i.member.index))
+            self._walk_plan(plans[pid], group, outcomes)
+        return outcomes
+
+    def _walk_plan(
+        self,
+        plan: FolderPlan,
+        pending: list[WalkItem],
+        outcomes: dict[Hashable, MsuInspectError | None],
+    ) -> None:
+        need = max(i.member.end for i in pending)
+        active: list[WalkItem] = []
+        nxt = 0
+        pos = 0
+
+        def finish(item: WalkItem, error: MsuInspectError | None) -> None:
+            if error is None:
+                item.sink.close()
+            else:
+                item.sink.abort(error)
+            outcomes[item.key] = error
+
+        try:
+            for chunk in self.stream(plan, need):
+                end = pos + len(chunk)
+                while nxt < len(pending) and pending[nxt].member.offset < end:
+                    active.append(pending[nxt])
+                    nxt += 1
+                still: list[WalkItem] = []
+                for it in active:
+                    m = it.member
+                    lo = max(m.offset, pos) - pos
+                    hi = min(m.end, end) - pos
+                    if hi > lo:
+                        it.sink.write(chunk[lo:hi])
+                    if m.end <= end:
+                        finish(it, None)
+                    else:
+                        still.append(it)
+                active = still
+                pos = end
+        except LimitExceededError as exc:
+            for it in active + pending[nxt:]:
+                finish(it, exc)
+            raise
+        except MsuInspectError as exc:
+            exc.with_path(plan.path)
+            for it in active + pending[nxt:]:
+                finish(it, exc)
+            return
+        # what is left: zero-length members and members beyond the folder's data
+        for it in active + pending[nxt:]:
+            m = it.member
+            if m.size == 0 and m.offset <= pos:
+                finish(it, None)
+            else:
+                finish(
+                    it,
+                    DecodeError(
+                        f"member {m.name!r} ends at folder offset {m.end}, beyond the "
+                        f"folder's decoded data ({pos} bytes)",
+                        path=plan.path,
+                    ),
+                )

@@ -12,6 +12,7 @@ data. Every folder leaves a :class:`DecodeRecord` saying which backend produced 
 
 from __future__ import annotations
 
+import functools
 import zlib
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -205,7 +206,7 @@ class Decoder:
                     plan,
                     need=need,
                     counter=counter,
-                    on_overflow=lambda off, p=plan: self._overflow(p, off),
+                    on_overflow=functools.partial(self._overflow, plan),
                 )
                 gen = codec.decode(blocks, plan.compression, plan.block_count, need)
                 try:

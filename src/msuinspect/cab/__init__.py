@@ -6,9 +6,10 @@ Entry point: :meth:`Cabinet.open`. Structures are in :mod:`.structs`, parsing in
 :mod:`.nested`, safe extraction in :mod:`.extract`.
 """
 
-from msuinspect.cab.cabinet import Cabinet, MemberOutcome
+from msuinspect.cab.cabinet import Cabinet
 from msuinspect.cab.decode import DecodeRecord, FolderPlan, MemberSink
 from msuinspect.cab.nested import MemberSource, looks_like_cabinet, open_nested
+from msuinspect.cab.store import MemberOutcome, MemberStore
 from msuinspect.cab.structs import (
     CabFolder,
     CabHeader,
@@ -32,6 +33,7 @@ __all__ = [
     "MemberOutcome",
     "MemberSink",
     "MemberSource",
+    "MemberStore",
     "SignatureArea",
     "looks_like_cabinet",
     "open_nested",

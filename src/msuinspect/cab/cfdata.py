@@ -68,10 +68,12 @@ def iter_blocks(
     hdr_len = 8 + layout.header.cb_cf_data
     pos = base + folder.coff_cab_start
     declared = folder.c_cf_data
+    count = 0  # blocks of this folder (the counter may span several folders of a set)
+    produced = 0
     f.seek(pos)
     while True:
-        if counter.blocks >= declared:
-            if counter.uncompressed >= need or pos + hdr_len > end_limit:
+        if count >= declared:
+            if produced >= need or pos + hdr_len > end_limit:
                 return
             # more blocks than a 16-bit count can say: continue only if the next header is sane
             peek = f.read(hdr_len)
@@ -89,36 +91,38 @@ def iter_blocks(
         header = f.read(hdr_len)
         if len(header) < hdr_len:
             raise TruncatedError(
-                f"file ends inside CFDATA header #{counter.blocks} of folder {folder.index}",
+                f"file ends inside CFDATA header #{count} of folder {folder.index}",
                 offset=pos,
             )
         csum, cb_data, cb_uncomp = _BLOCK.unpack_from(header)
         if cb_data > MAX_BLOCK_COMPRESSED:
             raise CabFormatError(
-                f"CFDATA block #{counter.blocks} of folder {folder.index} declares "
+                f"CFDATA block #{count} of folder {folder.index} declares "
                 f"{cb_data} compressed bytes (maximum {MAX_BLOCK_COMPRESSED})",
                 offset=pos,
             )
         if cb_uncomp > MAX_BLOCK_UNCOMPRESSED:
             raise CabFormatError(
-                f"CFDATA block #{counter.blocks} of folder {folder.index} declares "
+                f"CFDATA block #{count} of folder {folder.index} declares "
                 f"{cb_uncomp} uncompressed bytes (maximum {MAX_BLOCK_UNCOMPRESSED})",
                 offset=pos,
             )
         data = f.read(cb_data)
         if len(data) < cb_data:
             raise TruncatedError(
-                f"file ends inside CFDATA block #{counter.blocks} of folder {folder.index}",
+                f"file ends inside CFDATA block #{count} of folder {folder.index}",
                 offset=pos,
             )
         if verify_checksums and csum != 0:
             calc = cfdata_checksum(header[4:], data)
             if calc != csum:
                 raise ChecksumError(
-                    f"CFDATA block #{counter.blocks} of folder {folder.index}: checksum "
+                    f"CFDATA block #{count} of folder {folder.index}: checksum "
                     f"0x{csum:08x} stored, 0x{calc:08x} computed",
                     offset=pos,
                 )
+        count += 1
+        produced += cb_uncomp
         counter.blocks += 1
         counter.compressed += cb_data
         counter.uncompressed += cb_uncomp

@@ -24,7 +24,7 @@ class ZlibCodec(Codec):
 
     @property
     def description(self) -> str:
-        return f"zlib {zlib.ZLIB_RUNTIME_VERSION} (in-house MSZIP)"
+        return f"in-house stored/MSZIP reader (zlib {zlib.ZLIB_RUNTIME_VERSION})"
 
     def decode(
         self, blocks: Iterator[DataBlock], compression: Compression, block_count: int, need: int

@@ -10,6 +10,7 @@ import io
 from typing import BinaryIO
 
 from msuinspect.cab.cabinet import Cabinet
+from msuinspect.cab.store import MemberStore
 from msuinspect.cab.structs import SIGNATURE, CabMember
 from msuinspect.source import READ_BUFFER, ByteSource, ReplayStream
 
@@ -17,7 +18,7 @@ from msuinspect.source import READ_BUFFER, ByteSource, ReplayStream
 class MemberSource(ByteSource):
     """The bytes of ``member`` of ``parent``."""
 
-    def __init__(self, parent: Cabinet, member: CabMember) -> None:
+    def __init__(self, parent: MemberStore, member: CabMember) -> None:
         self.parent = parent
         self.member = member
         self.display_name = parent.member_path(member)
@@ -39,12 +40,12 @@ class MemberSource(ByteSource):
         return io.BufferedReader(raw, READ_BUFFER)
 
 
-def open_nested(parent: Cabinet, member: CabMember) -> Cabinet:
+def open_nested(parent: MemberStore, member: CabMember) -> Cabinet:
     """Open ``member`` of ``parent`` as a cabinet, sharing the parent's limits and budget."""
     return Cabinet.open(
         MemberSource(parent, member),
         limits=parent.limits,
-        codecs=parent.codecs,
+        codecs=parent.decoder.codecs,
         budget=parent.budget,
         depth=parent.depth + 1,
     )

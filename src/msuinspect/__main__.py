@@ -1,0 +1,3 @@
+from msuinspect.cli import main
+
+main()

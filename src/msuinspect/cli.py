@@ -1,0 +1,248 @@
+"""The ``msuinspect`` command line.
+
+Exit status: 0 when every file was read completely; 1 when a file (or a member) could not
+be read or extracted; 2 for usage errors; 70 for an internal error (a bug: please report).
+Errors are one line each on stderr: ``msuinspect: error: PATH: offset N: message [code]``.
+Set ``MSUINSPECT_DEBUG=1`` to get Python tracebacks for internal errors.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from msuinspect import __version__
+from msuinspect.cab.codecs.base import Codec, codecs_by_key, default_codecs
+from msuinspect.cab.container import open_cabinet_file
+from msuinspect.cab.extract import ExtractReport, OutputFolder, extract
+from msuinspect.cab.tree import ContainerNode, scan
+from msuinspect.errors import MsuInspectError
+from msuinspect.limits import Limits
+from msuinspect.report import cabinet_json, cabinet_text
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_INTERNAL = 70
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+
+
+def parse_size(text: str) -> int:
+    """``64G``, ``500M``, ``1024`` -> bytes."""
+    m = _SIZE.match(text)
+    if not m:
+        raise click.BadParameter(f"not a size: {text!r} (use e.g. 500M, 64G)")
+    return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
+
+
+def limit_options(func: F) -> F:
+    """Options shared by every command that reads files."""
+    d = Limits()
+    opts = [
+        click.option(
+            "--max-output",
+            default=None,
+            metavar="SIZE",
+            help=f"cap on decompressed bytes per file (default {d.max_total_output >> 30}G)",
+        ),
+        click.option(
+            "--max-ratio",
+            type=float,
+            default=None,
+            metavar="N",
+            help=f"cap on a folder's expansion ratio (default {d.max_ratio:g})",
+        ),
+        click.option(
+            "--max-depth",
+            type=int,
+            default=None,
+            metavar="N",
+            help=f"cap on cabinet nesting (default {d.max_depth})",
+        ),
+        click.option(
+            "--max-members",
+            type=int,
+            default=None,
+            metavar="N",
+            help=f"cap on members per cabinet (default {d.max_members})",
+        ),
+        click.option(
+            "--decoder",
+            "decoders",
+            multiple=True,
+            metavar="NAME",
+            help="use only these decoder backends, in this order "
+            "(zlib, libarchive, libmspack); repeatable",
+        ),
+    ]
+    for opt in reversed(opts):
+        func = opt(func)
+    return func
+
+
+def _limits(kw: dict[str, Any]) -> Limits:
+    d = Limits()
+    return Limits(
+        max_total_output=parse_size(kw["max_output"])
+        if kw.get("max_output")
+        else d.max_total_output,
+        max_ratio=kw["max_ratio"] if kw.get("max_ratio") else d.max_ratio,
+        max_depth=kw["max_depth"] if kw.get("max_depth") is not None else d.max_depth,
+        max_members=kw["max_members"] if kw.get("max_members") else d.max_members,
+    )
+
+
+def _codecs(kw: dict[str, Any]) -> list[Codec]:
+    if not kw.get("decoders"):
+        return default_codecs()
+    try:
+        return codecs_by_key(list(kw["decoders"]))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--decoder") from None
+
+
+def _error(path: str, exc: BaseException) -> None:
+    if isinstance(exc, MsuInspectError):
+        text = str(exc) if exc.path else f"{path}: {exc}"
+        click.echo(f"msuinspect: error: {text} [{exc.code}]", err=True)
+    else:
+        click.echo(
+            f"msuinspect: internal error while reading {path}: {type(exc).__name__}: {exc} "
+            "(this is a bug; please report it)",
+            err=True,
+        )
+
+
+def _debug() -> bool:
+    return os.environ.get("MSUINSPECT_DEBUG", "") not in ("", "0")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="msuinspect")
+def main() -> None:
+    """Inspect Windows update packages (MSU, CAB) offline."""
+
+
+@main.command("list")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("-r", "--recursive", is_flag=True, help="also list cabinets inside members")
+@click.option("--hash", "hashes", is_flag=True, help="decode every member and show its SHA-256")
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+@click.option("--no-search", is_flag=True, help="do not look for cabinets at other offsets")
+@click.option("--no-sets", is_flag=True, help="do not join multi-volume sets")
+@limit_options
+def list_cmd(
+    files: tuple[str, ...],
+    recursive: bool,
+    hashes: bool,
+    as_json: bool,
+    no_search: bool,
+    no_sets: bool,
+    **kw: Any,
+) -> None:
+    """List the members of cabinets and MSU files, with their layout facts."""
+    limits = _limits(kw)
+    codecs = _codecs(kw)
+    status = EXIT_OK
+    out: list[dict[str, Any]] = []
+    for path in files:
+        record: dict[str, Any] = {"path": path, "error": None, "units": [], "findings": []}
+        try:
+            cf = open_cabinet_file(
+                path, limits=limits, codecs=codecs, follow_sets=not no_sets, search=not no_search
+            )
+            trees: list[ContainerNode] = [
+                scan(u, decode=hashes or recursive, hashes=hashes, recursive=recursive)
+                for u in cf.units
+            ]
+        except Exception as exc:
+            if _debug() and not isinstance(exc, MsuInspectError):
+                raise
+            _error(path, exc)
+            status = EXIT_FAILED if isinstance(exc, MsuInspectError) else EXIT_INTERNAL
+            if isinstance(exc, MsuInspectError):
+                record["error"] = cabinet_json.error_dict(exc)
+            else:
+                record["error"] = {"code": "internal-error", "message": str(exc)}
+            out.append(record)
+            continue
+        failed = [mn for t in trees for mn in t.iter_members() if mn.error is not None]
+        if failed:
+            status = max(status, EXIT_FAILED)
+        if as_json:
+            record["units"] = [cabinet_json.container_dict(t) for t in trees]
+            record["findings"] = cabinet_json.findings_list(cf.findings)
+            out.append(record)
+        else:
+            for t in trees:
+                cabinet_text.render_tree(t, codecs, click.echo)
+            cabinet_text.render_findings(cf.findings, click.echo)
+            for mn in failed:
+                _error(mn.path, mn.error)  # type: ignore[arg-type]
+    if as_json:
+        click.echo(json.dumps({"schema": cabinet_json.LIST_SCHEMA, "files": out}, indent=2))
+    sys.exit(status)
+
+
+@main.command("extract")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="folder to write into (created if missing); nothing is written elsewhere",
+)
+@click.option(
+    "-r",
+    "--recursive",
+    is_flag=True,
+    help="expand cabinets inside members into folders of the same name",
+)
+@click.option("--json", "as_json", is_flag=True, help="machine-readable report")
+@limit_options
+def extract_cmd(file: str, output: str, recursive: bool, as_json: bool, **kw: Any) -> None:
+    """Extract the members of a cabinet or MSU file into a folder, safely."""
+    limits = _limits(kw)
+    codecs = _codecs(kw)
+    try:
+        cf = open_cabinet_file(file, limits=limits, codecs=codecs)
+        out = OutputFolder(output)
+        rep = ExtractReport(out.root)
+        rep.findings.extend(cf.findings)
+        for unit in cf.units:
+            extract(unit, out, recursive=recursive, report=rep)
+        rep.findings.extend(out.findings)
+    except Exception as exc:
+        if _debug() and not isinstance(exc, MsuInspectError):
+            raise
+        _error(file, exc)
+        sys.exit(EXIT_FAILED if isinstance(exc, MsuInspectError) else EXIT_INTERNAL)
+    if as_json:
+        click.echo(json.dumps(cabinet_json.extract_dict(rep), indent=2))
+    else:
+        cabinet_text.render_extract(rep, click.echo)
+    for e in rep.failed:
+        _error(e.node_path, e.error)  # type: ignore[arg-type]
+    sys.exit(EXIT_FAILED if rep.failed else EXIT_OK)
+
+
+@main.command("decoders")
+def decoders_cmd() -> None:
+    """Show the decoder backends available on this machine."""
+    for c in default_codecs():
+        kinds = ", ".join(k.name for k in sorted(c.kinds))
+        click.echo(f"{c.key:<11} {c.description}  [{kinds}]")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

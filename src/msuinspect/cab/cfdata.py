@@ -36,13 +36,15 @@ class DataBlock:
 class BlockCounter:
     """Running totals of one folder walk (for ratio limits and reports)."""
 
-    __slots__ = ("blocks", "compressed", "overflowed", "uncompressed")
+    __slots__ = ("blocks", "compressed", "exhausted", "overflowed", "uncompressed")
 
     def __init__(self) -> None:
         self.blocks = 0
         self.compressed = 0
         self.uncompressed = 0
         self.overflowed = False
+        #: set by the caller once every block of the folder has been read
+        self.exhausted = False
 
 
 def iter_blocks(

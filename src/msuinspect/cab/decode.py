@@ -138,11 +138,26 @@ def plan_blocks(
                     pending = b
                     continue
                 yield b
+    counter.exhausted = True
     if pending is not None:
         raise TruncatedError(
             f"{plan.label}: the last CFDATA block continues in a cabinet that is not present",
             offset=pending.offset,
         )
+
+
+class FolderDataEnded(DecodeError):
+    """The folder's blocks hold fewer bytes than its members claim."""
+
+    code = "member-beyond-folder-data"
+
+    def __init__(self, plan: FolderPlan, available: int, need: int, member: str = "") -> None:
+        what = f"member {member!r} ends" if member else "members end"
+        super().__init__(
+            f"{what} at folder offset {need}, beyond the {available} bytes that {plan.label} holds",
+            path=plan.path,
+        )
+        self.available = available
 
 
 class Decoder:
@@ -262,6 +277,14 @@ class Decoder:
                 self.log.append(record)
                 return
             except CodecError as exc:
+                if counter.exhausted and pos >= counter.uncompressed:
+                    # the backend delivered every byte the blocks hold: the data simply ends
+                    record.codec = codec.description
+                    record.blocks = counter.blocks
+                    record.compressed = counter.compressed
+                    record.produced = pos
+                    self.log.append(record)
+                    raise FolderDataEnded(plan, pos, need) from None
                 record.failures.append((codec.description, exc.message))
                 continue
             except MsuInspectError as exc:
@@ -321,6 +344,7 @@ class Decoder:
                 item.sink.abort(error)
             outcomes[item.key] = error
 
+        ended: FolderDataEnded | None = None
         try:
             for chunk in self.stream(plan, need):
                 end = pos + len(chunk)
@@ -340,6 +364,8 @@ class Decoder:
                         still.append(it)
                 active = still
                 pos = end
+        except FolderDataEnded as exc:
+            ended = exc
         except LimitExceededError as exc:
             for it in active + pending[nxt:]:
                 finish(it, exc)
@@ -357,9 +383,7 @@ class Decoder:
             else:
                 finish(
                     it,
-                    DecodeError(
-                        f"member {m.name!r} ends at folder offset {m.end}, beyond the "
-                        f"folder's decoded data ({pos} bytes)",
-                        path=plan.path,
-                    ),
+                    FolderDataEnded(plan, pos, m.end, member=m.name)
+                    if ended is not None or pos < m.end
+                    else DecodeError(f"member {m.name!r} was not decoded", path=plan.path),
                 )

@@ -54,23 +54,24 @@ class OutputFolder:
         self._renamed: set[tuple[str, str]] = set()
 
     # -- directories
-    def _enter(self, parts: list[str]) -> int:
-        """An fd for root/parts..., creating directories, never following links.
-
-        A segment taken by a file or a link is replaced by the first free ``seg~N``.
-        """
+    def _enter(self, parts: list[str]) -> tuple[int, list[str]]:
+        """An fd for root/parts..., creating directories, never following links, and the
+        segments actually used: one taken by a file or a link becomes the first free
+        ``seg~N``."""
         fd = os.open(self.root, os.O_RDONLY | _DIRECTORY | _CLOEXEC)
+        used: list[str] = []
         try:
             for seg in parts:
-                nfd = self._enter_one(fd, seg)
+                nfd, name = self._enter_one(fd, seg)
                 os.close(fd)
                 fd = nfd
-            return fd
+                used.append(name)
+            return fd, used
         except BaseException:
             os.close(fd)
             raise
 
-    def _enter_one(self, fd: int, seg: str) -> int:
+    def _enter_one(self, fd: int, seg: str) -> tuple[int, str]:
         for n in range(_MAX_SUFFIX):
             cand = seg if n == 0 else f"{seg}~{n}"
             with contextlib.suppress(FileExistsError):
@@ -89,7 +90,7 @@ class OutputFolder:
                         LAYER,
                     )
                 )
-            return nfd
+            return nfd, cand
         raise UnsafePathError(f"cannot create folder {seg!r}: {_MAX_SUFFIX} names taken")
 
     def _check_path(self, parts: list[str]) -> str:
@@ -107,7 +108,7 @@ class OutputFolder:
     def make_dirs(self, rel: str) -> None:
         parts = [p for p in rel.split("/") if p]
         if _HAVE_DIR_FD:
-            os.close(self._enter(parts))
+            os.close(self._enter(parts)[0])
         else:
             path = self._check_path(parts)
             os.makedirs(path, exist_ok=True)
@@ -127,7 +128,7 @@ class OutputFolder:
         else:
             ext = "." + ext
         if _HAVE_DIR_FD:
-            dfd = self._enter(dirs)
+            dfd, dirs = self._enter(dirs)
             try:
                 for n in range(_MAX_SUFFIX):
                     cand = name if n == 0 else f"{stem}~{n}{ext}"
@@ -171,7 +172,7 @@ class OutputFolder:
         parts = [p for p in rel.split("/") if p]
         try:
             if _HAVE_DIR_FD:
-                dfd = self._enter(parts[:-1])
+                dfd, _used = self._enter(parts[:-1])
                 try:
                     os.unlink(parts[-1], dir_fd=dfd)
                 finally:

@@ -103,11 +103,10 @@ def parse_layout(
     def note(code: str, sev: Severity, msg: str, offset: int | None = None, **ev: object) -> None:
         out.append(Finding(code, sev, msg, LAYER, offset=offset, evidence=ev))
 
-    raw = r.read_at(base, CFHEADER_SIZE, "CFHEADER") if source_size - base >= 4 else b""
-    if len(raw) < 4 or raw[:4] != SIGNATURE:
-        if source_size - base >= 4 and r.read_at(base, 4, "signature") != SIGNATURE:
-            raise NotACabinetError("no MSCF signature", offset=base)
-        raise TruncatedError("file ends inside CFHEADER", offset=base)
+    avail = source_size - base
+    if avail < 4 or r.read_at(base, 4, "signature") != SIGNATURE:
+        raise NotACabinetError("no MSCF signature (not a cabinet)", offset=base)
+    raw = r.read_at(base, CFHEADER_SIZE, "CFHEADER")
     (
         _sig,
         reserved1,
@@ -482,6 +481,25 @@ def _check_extents(layout: CabLayout, note: Note) -> None:
             flags=sorted(m.name_flags),
             safe_name=m.safe_name,
         )
+    by_folder: dict[int, list[CabMember]] = {}
+    for m in layout.members:
+        if not m.continued and m.size:
+            by_folder.setdefault(m.folder_index, []).append(m)
+    for fidx, ms in by_folder.items():
+        ms.sort(key=lambda m: (m.offset, m.index))
+        reach = None
+        for m in ms:
+            if reach is not None and m.offset < reach.end:
+                note(
+                    "cab-member-overlap",
+                    Severity.WARNING,
+                    f"members {reach.name!r} and {m.name!r} share bytes of folder {fidx} "
+                    f"([{m.offset}, {min(reach.end, m.end)}))",
+                    m.record_offset,
+                    members=[reach.index, m.index],
+                )
+            if reach is None or m.end > reach.end:
+                reach = m
     if h.has_prev or h.has_next or any(m.continued for m in layout.members):
         note(
             "cab-multivolume",

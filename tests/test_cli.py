@@ -1,0 +1,123 @@
+"""The command line: output, exit status, one-line errors, JSON shape."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURES, REPO
+
+SAMPLE = FIXTURES / "sample" / "Windows6.0-KB9999901-x64.msu"
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "msuinspect", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+    )
+
+
+def test_list_sample_recursive_with_hashes() -> None:
+    r = run("list", "-r", "--hash", str(SAMPLE))
+    assert r.returncode == 0, r.stderr
+    assert "Windows6.0-KB9999901-x64.msu!/Windows6.0-KB9999901-x64.cab" in r.stdout
+    assert "update.mum" in r.stdout
+    assert "signature Authenticode blob at" in r.stdout
+    assert "decoding: folder 0 (MSZIP): decoded by in-house" in r.stdout
+    assert r.stderr == ""
+
+
+def test_list_json_schema() -> None:
+    r = run("list", "--json", "-r", str(SAMPLE))
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["schema"] == "msuinspect.list/1"
+    (f,) = doc["files"]
+    assert f["error"] is None
+    (unit,) = f["units"]
+    cab = unit["cabinets"][0]
+    assert cab["signature"]["der_length"] <= cab["signature"]["size"]
+    names = [m["name"] for m in unit["members"]]
+    assert "WSUSSCAN.cab" in names
+    inner = next(m for m in unit["members"] if m["name"] == "Windows6.0-KB9999901-x64.cab")
+    assert inner["cabinet"] is not None
+    assert any(m["name"] == "update.mum" for m in inner["cabinet"]["members"])
+
+
+def test_broken_file_one_line_error(tmp_path: Path) -> None:
+    bad = tmp_path / "broken.cab"
+    bad.write_bytes(b"MSCF\0\0\0\0" + b"\xff" * 20)
+    r = run("list", str(bad))
+    assert r.returncode == 1
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("msuinspect: error: ")
+    assert "[truncated]" in lines[0] or "[cab-format]" in lines[0]
+
+
+def test_not_a_cabinet(tmp_path: Path) -> None:
+    bad = tmp_path / "readme.txt"
+    bad.write_text("hello, not a cabinet\n")
+    r = run("list", str(bad))
+    assert r.returncode == 1
+    assert "[not-a-cabinet]" in r.stderr
+
+
+def test_missing_file() -> None:
+    r = run("list", "/nonexistent/file.msu")
+    assert r.returncode == 1
+    assert "[input-error]" in r.stderr
+
+
+def test_batch_continues_after_a_broken_file(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.cab"
+    bad.write_bytes(b"not a cab")
+    r = run("list", str(bad), str(SAMPLE))
+    assert r.returncode == 1
+    assert "WSUSSCAN.cab" in r.stdout
+
+
+def test_extract_recursive(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    r = run("extract", "-r", str(SAMPLE), "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    assert (out / "Windows6.0-KB9999901-x64.cab" / "update.mum").is_file()
+    assert "extracted" in r.stdout
+
+
+def test_extract_writes_nothing_outside_output(tmp_path: Path) -> None:
+    before = sorted(p.name for p in tmp_path.iterdir())
+    out = tmp_path / "out"
+    r = run("extract", str(FIXTURES / "cab/hostile/traversal_names.cab"), "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    after = sorted(p.name for p in tmp_path.iterdir())
+    assert after == sorted([*before, "out"])
+
+
+@pytest.mark.parametrize("decoder", ["libmspack", "libarchive"])
+def test_decoder_option_names_backend(decoder: str) -> None:
+    from msuinspect.cab.codecs.base import default_codecs
+
+    if decoder not in {c.key for c in default_codecs()}:
+        pytest.skip(f"{decoder} not installed")
+    r = run("list", "--hash", "--decoder", decoder, str(SAMPLE))
+    assert r.returncode == 0, r.stderr
+    assert f"decoded by {decoder}" in r.stdout
+
+
+def test_unknown_decoder_is_usage_error() -> None:
+    r = run("list", "--decoder", "nope", str(SAMPLE))
+    assert r.returncode == 2
+
+
+def test_decoders_command() -> None:
+    r = run("decoders")
+    assert r.returncode == 0
+    assert "zlib" in r.stdout

@@ -1,0 +1,136 @@
+"""Extraction writes only sanitised names under the output folder, never follows or creates
+links, never overwrites, leaves no partial files, and expands nested cabinets."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from msuinspect.cab.container import open_cabinet_file
+from msuinspect.cab.extract import ExtractReport, OutputFolder, extract
+
+from conftest import FIXTURES, require_tool
+
+
+def _extract(path: Path, dest: Path, recursive: bool = False) -> ExtractReport:
+    cf = open_cabinet_file(path)
+    out = OutputFolder(dest)
+    rep = ExtractReport(out.root)
+    for unit in cf.units:
+        extract(unit, out, recursive=recursive, report=rep)
+    rep.findings.extend(out.findings)
+    return rep
+
+
+def _all_files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.is_file() or p.is_symlink())
+
+
+def _assert_contained(root: Path, outside: Path | None = None) -> None:
+    real_root = os.path.realpath(root)
+    for p in root.rglob("*"):
+        assert not p.is_symlink() or p.name == "trap", p
+        assert os.path.commonpath([os.path.realpath(p), real_root]) == real_root or p.name == "trap"
+    if outside is not None:
+        assert list(outside.iterdir()) == []
+
+
+def test_traversal_names_stay_inside(tmp_path: Path) -> None:
+    dest = tmp_path / "out"
+    rep = _extract(FIXTURES / "cab/hostile/traversal_names.cab", dest)
+    assert not rep.failed
+    _assert_contained(dest)
+    targets = [e.target for e in rep.entries]
+    assert all(t and ".." not in t.split("/") and not t.startswith("/") for t in targets)
+    assert "ok/normal.txt" in targets
+    # every member was written, with its own bytes
+    assert len(_all_files(dest)) == len(rep.entries)
+
+
+@pytest.mark.corpus
+def test_dirwalk_vulns(corpus: Path, tmp_path: Path) -> None:
+    dest = tmp_path / "out"
+    rep = _extract(corpus / "cab/cabextract/dirwalk-vulns.cab", dest)
+    assert not rep.failed
+    _assert_contained(dest)
+    assert len(_all_files(dest)) == 29
+
+
+def test_symlink_in_output_is_not_followed(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    dest = tmp_path / "out"
+    dest.mkdir()
+    # a link where a member folder will be created, pointing outside the output folder
+    (dest / "ok").symlink_to(outside, target_is_directory=True)
+    rep = _extract(FIXTURES / "cab/hostile/traversal_names.cab", dest)
+    assert list(outside.iterdir()) == []
+    assert (dest / "ok").is_symlink()
+    written = [e.target for e in rep.entries if e.target and e.target.startswith("ok")]
+    assert written == ["ok~1/normal.txt"]
+    assert "extract-name-collision" in [f.code for f in rep.findings]
+
+
+def test_existing_files_are_not_overwritten(tmp_path: Path) -> None:
+    dest = tmp_path / "out"
+    dest.mkdir()
+    (dest / "ok").mkdir()
+    (dest / "ok" / "normal.txt").write_bytes(b"keep me")
+    rep = _extract(FIXTURES / "cab/hostile/traversal_names.cab", dest)
+    assert (dest / "ok" / "normal.txt").read_bytes() == b"keep me"
+    assert "ok/normal~1.txt" in [e.target for e in rep.entries]
+
+
+def test_failed_member_leaves_no_file(tmp_path: Path) -> None:
+    dest = tmp_path / "out"
+    rep = _extract(FIXTURES / "cab/hostile/overlapping_members.cab", dest)
+    assert [e.node_path.rsplit("/", 1)[-1] for e in rep.failed] == ["beyond.bin"]
+    names = sorted(p.name for p in _all_files(dest))
+    assert names == ["first.bin", "second.bin"]
+    data = b"".join(bytes([c]) for c in range(65, 91)) * 4
+    assert (dest / "first.bin").read_bytes() == data[0:64]
+    assert (dest / "second.bin").read_bytes() == data[40:104]
+
+
+def test_recursive_msu_extraction(tmp_path: Path) -> None:
+    """outer.msu!/inner.cab members land under DIR/inner.cab/, byte-identical to cabextract."""
+    exe = require_tool("cabextract")
+    msu = FIXTURES / "sample/Windows6.0-KB9999901-x64.msu"
+    dest = tmp_path / "out"
+    rep = _extract(msu, dest, recursive=True)
+    assert not rep.failed
+    inner_dir = dest / "Windows6.0-KB9999901-x64.cab"
+    assert inner_dir.is_dir()
+    assert (dest / "WSUSSCAN.cab").is_dir()
+    assert (dest / "Windows6.0-KB9999901-x64-pkgProperties.txt").is_file()
+    # the oracle: cabextract the outer, then the inner cabinet
+    ref = tmp_path / "ref"
+    subprocess.run([exe, "-q", "-d", str(ref), str(msu)], check=True, capture_output=True)
+    ref_inner = tmp_path / "ref_inner"
+    subprocess.run(
+        [exe, "-q", "-d", str(ref_inner), str(ref / "Windows6.0-KB9999901-x64.cab")],
+        check=True,
+        capture_output=True,
+    )
+
+    def digests(root: Path) -> dict[str, str]:
+        return {
+            str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in _all_files(root)
+        }
+
+    assert digests(inner_dir) == digests(ref_inner)
+    assert len(digests(inner_dir)) >= 4
+
+
+def test_non_recursive_writes_nested_cab_as_file(tmp_path: Path) -> None:
+    msu = FIXTURES / "sample/Windows6.0-KB9999901-x64.msu"
+    dest = tmp_path / "out"
+    rep = _extract(msu, dest)
+    assert not rep.failed
+    assert (dest / "Windows6.0-KB9999901-x64.cab").is_file()
+    assert (dest / "Windows6.0-KB9999901-x64.cab").read_bytes()[:4] == b"MSCF"

@@ -20,7 +20,7 @@ from typing import Protocol
 
 from msuinspect.cab.cfdata import BlockCounter, DataBlock, iter_blocks
 from msuinspect.cab.codecs.base import Codec
-from msuinspect.cab.structs import CabFolder, CabLayout, CabMember, Compression
+from msuinspect.cab.structs import CabFolder, CabLayout, CabMember, Compression, CompressionKind
 from msuinspect.errors import (
     CodecError,
     DecodeError,
@@ -146,6 +146,18 @@ def plan_blocks(
         )
 
 
+_KIND_NAMES = {
+    CompressionKind.NONE: "stored",
+    CompressionKind.MSZIP: "MSZIP",
+    CompressionKind.LZX: "LZX",
+    CompressionKind.QUANTUM: "Quantum",
+}
+_INSTALL_HINT = {
+    CompressionKind.LZX: " (install libarchive13 or libmspack0)",
+    CompressionKind.QUANTUM: " (install libmspack0, the library behind cabextract)",
+}
+
+
 class FolderDataEnded(DecodeError):
     """The folder's blocks hold fewer bytes than its members claim."""
 
@@ -182,9 +194,10 @@ class Decoder:
             )
         found = [c for c in self.codecs if kind in c.kinds]
         if not found:
+            hint = _INSTALL_HINT.get(kind, "")
             raise UnsupportedCompressionError(
-                f"unsupported compression: {kind.name.title()} ({plan.label}, {comp}); no "
-                "installed decoder supports it (install libmspack: Debian package libmspack0)",
+                f"unsupported compression: {_KIND_NAMES[kind]} ({plan.label}, {comp}); no "
+                f"enabled decoder supports it{hint}",
                 offset=offset,
                 path=plan.path,
             )

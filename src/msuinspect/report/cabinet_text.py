@@ -54,8 +54,8 @@ def render_layout(cab: Cabinet, codecs: list[Codec], emit: Emit, indent: str = "
         emit(f"{indent}signature none (no Authenticode reserve)")
     for fo in lay.folders:
         kind = fo.compression.kind
-        able = [c.description for c in codecs if kind is not None and kind in c.kinds]
-        plan = "decoder: " + (" then ".join(able) if able else "none available")
+        able = [c.key for c in codecs if kind is not None and kind in c.kinds]
+        plan = "decoders: " + (" > ".join(able) if able else "none available")
         emit(
             f"{indent}folder {fo.index}  {fo.compression}, {fo.c_cf_data} block(s), data at "
             f"{h.offset + fo.coff_cab_start}; {plan}"

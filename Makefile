@@ -1,0 +1,46 @@
+# msuinspect — the two set-up commands of the README:
+#   make demo   inspect the bundled sample packages (installs what it needs)
+#   make test   lint, type-check and run the whole test suite (installs what it needs)
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+SAMPLES := tests/fixtures/sample/Windows6.0-KB9999901-x64.msu tests/fixtures/sample/Windows6.0-KB9999902-x64.msu
+
+.PHONY: demo test lint typecheck pytest system-deps venv bench fixtures clean
+
+demo: system-deps venv
+	$(BIN)/msuinspect list --recursive --hash $(SAMPLES)
+
+test: system-deps venv lint typecheck pytest
+
+lint: venv
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: venv
+	$(BIN)/mypy src
+
+pytest: venv
+	$(BIN)/pytest -q
+
+system-deps:
+	@./scripts/install-system-deps.sh
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+bench: system-deps venv
+	$(BIN)/python bench/bench_cab.py
+
+fixtures: system-deps venv
+	$(BIN)/python tests/fixtures/generate_fixtures.py
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

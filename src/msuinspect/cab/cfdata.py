@@ -130,3 +130,20 @@ def iter_blocks(
         counter.uncompressed += cb_uncomp
         yield DataBlock(pos, csum, cb_data, cb_uncomp, bytes(header[8:]), data)
         pos += hdr_len + cb_data
+
+
+def last_block_is_split(f: BinaryIO, layout: CabLayout, folder: CabFolder) -> bool:
+    """Whether the folder's last CFDATA block continues in the next cabinet of a set
+    (its ``cbUncomp`` is 0). Reads only block headers."""
+    hdr_len = 8 + layout.header.cb_cf_data
+    pos = layout.base + folder.coff_cab_start
+    for i in range(folder.c_cf_data):
+        f.seek(pos)
+        header = f.read(hdr_len)
+        if len(header) < hdr_len:
+            return False
+        _csum, cb_data, cb_uncomp = _BLOCK.unpack_from(header)
+        if i == folder.c_cf_data - 1:
+            return bool(cb_uncomp == 0)
+        pos += hdr_len + cb_data
+    return False

@@ -18,7 +18,7 @@ from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from msuinspect.cab.cfdata import BlockCounter, DataBlock, iter_blocks
+from msuinspect.cab.cfdata import BlockCounter, DataBlock, iter_blocks, last_block_is_split
 from msuinspect.cab.codecs.base import Codec
 from msuinspect.cab.structs import CabFolder, CabLayout, CabMember, Compression, CompressionKind
 from msuinspect.errors import (
@@ -56,8 +56,18 @@ class FolderPlan:
         return self.segments[0].folder.compression
 
     @property
-    def block_count(self) -> int:
+    def declared_blocks(self) -> int:
+        """Sum of the segments' ``cCFData`` (a block split across cabinets counts twice)."""
         return sum(s.folder.c_cf_data for s in self.segments)
+
+    def block_count(self) -> int:
+        """Blocks after joining those split across cabinets (reads block headers)."""
+        total = self.declared_blocks
+        for seg in self.segments[:-1]:
+            with seg.source.open() as f:
+                if last_block_is_split(f, seg.layout, seg.folder):
+                    total -= 1
+        return total
 
     @property
     def first(self) -> FolderSegment:
@@ -221,6 +231,7 @@ class Decoder:
         if need <= 0:
             return
         codecs = self._codecs_for(plan)
+        block_count = plan.block_count() if len(plan.segments) > 1 else plan.declared_blocks
         record = DecodeRecord(plan.path, plan.label, str(plan.compression))
         emitted = 0
         emitted_crc = 0
@@ -236,7 +247,7 @@ class Decoder:
                     counter=counter,
                     on_overflow=functools.partial(self._overflow, plan),
                 )
-                gen = codec.decode(blocks, plan.compression, plan.block_count, need)
+                gen = codec.decode(blocks, plan.compression, block_count, need)
                 try:
                     for chunk in gen:
                         n = len(chunk)

@@ -369,8 +369,8 @@ def _check_extents(layout: CabLayout, note: Note) -> None:
                 f"the signature area [{sig.offset}, {sig.end}) lies outside the file "
                 f"({size} bytes)",
                 h.header_reserve_offset,
-                offset=sig.offset,
-                size=sig.size,
+                sig_offset=sig.offset,
+                sig_size=sig.size,
             )
         else:
             if sig.offset < cab_end:

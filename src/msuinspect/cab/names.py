@@ -37,6 +37,8 @@ FLAG_RESERVED_CHAR = "reserved-character"
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _RESERVED = re.compile(r'[<>:"|?*]')
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+#: longest path segment most filesystems accept, in bytes of UTF-8
+_MAX_SEGMENT = 255
 
 
 def decode_name(raw: bytes, is_utf8: bool) -> tuple[str, bool]:
@@ -112,14 +114,15 @@ def sanitise(name: str, index: int) -> str:
             continue
         seg = _CONTROL.sub("_", seg)
         seg = _RESERVED.sub("_", seg)
+        # shorten first (leaving room for the two characters added below), so that the
+        # Windows rules applied next hold for the final name
+        while len(seg.encode("utf-8", errors="surrogatepass")) > _MAX_SEGMENT - 2:
+            seg = seg[:-1]
         stripped = seg.rstrip(". ")
         if stripped != seg:
             seg = stripped + "_"
         if _is_device(seg):
             seg = "_" + seg
-        # keep each segment within common filesystem limits (255 bytes of UTF-8)
-        while len(seg.encode("utf-8", errors="surrogatepass")) > 255:
-            seg = seg[:-1]
         out.append(seg)
     if not out:
         return f"_unnamed_{index}"

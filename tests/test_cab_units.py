@@ -10,13 +10,15 @@ from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from msuinspect.cab import Cabinet, CompressionKind, open_nested
 from msuinspect.cab.cfdata import DataBlock
 from msuinspect.cab.checksum import cfdata_checksum
 from msuinspect.cab.codecs.base import Codec, codecs_by_key, default_codecs
 from msuinspect.cab.codecs.zlib_codec import ZlibCodec
-from msuinspect.cab.names import classify, sanitise
+from msuinspect.cab.names import analyse, classify, sanitise
 from msuinspect.cab.structs import Compression
 from msuinspect.errors import (
     ChecksumError,
@@ -52,7 +54,13 @@ class FailingCodec(Codec):
         return "failing test codec"
 
     def decode(
-        self, blocks: Iterator[DataBlock], compression: Compression, block_count: int, need: int
+        self,
+        blocks: Iterator[DataBlock],
+        compression: Compression,
+        block_count: int,
+        need: int,
+        *,
+        keep_checksums: bool = False,
     ) -> Generator[bytes, None, None]:
         sent = 0
         for chunk in ZlibCodec().decode(blocks, compression, block_count, need):
@@ -206,3 +214,24 @@ def test_bytes_source_and_codec_selection() -> None:
     assert _digests(cab) == _digests(Cabinet.open(MULTIBLOCK))
     with pytest.raises(ValueError):
         codecs_by_key(["does-not-exist"])
+
+
+@given(st.text(alphabet="ab.\\/ :C*?ON<>\x01AUXcom1lpt2_-~$\u00e9", max_size=16))
+@settings(max_examples=3000, deadline=None, derandomize=True, database=None)
+def test_name_fast_path_agrees(name: str) -> None:
+    assert analyse(name, 3) == (classify(name), sanitise(name, 3))
+
+
+@pytest.mark.parametrize("backend", ["zlib", "libarchive", "libmspack"])
+def test_checksum_error_is_precise_whoever_checks(backend: str) -> None:
+    """Backends that verify checksums in C do so on the fast path; the error still names the
+    corrupt block and its offset."""
+    if backend not in {c.key for c in default_codecs()}:
+        pytest.skip(f"{backend} not installed")
+    cab = Cabinet.open(
+        FIXTURES / "cab/hostile/cfdata_bad_checksum.cab", codecs=codecs_by_key([backend])
+    )
+    with pytest.raises(ChecksumError) as info:
+        cab.read_member(cab.members[0])
+    assert info.value.offset == 77
+    assert info.value.path is not None

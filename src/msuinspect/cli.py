@@ -122,6 +122,23 @@ def _error(path: str, exc: BaseException) -> None:
         )
 
 
+def _member_errors(failures: list[tuple[str, MsuInspectError]]) -> None:
+    """One line per distinct error: members failed by the same folder error share a line."""
+    groups: dict[int, list[str]] = {}
+    errors: dict[int, MsuInspectError] = {}
+    for path, exc in failures:
+        groups.setdefault(id(exc), []).append(path)
+        errors[id(exc)] = exc
+    for key, paths in groups.items():
+        exc = errors[key]
+        if len(paths) == 1:
+            _error(paths[0], exc)
+        else:
+            where = exc.path or paths[0]
+            text = str(exc) if exc.path else f"{where}: {exc}"
+            click.echo(f"msuinspect: error: {text} [{exc.code}] ({len(paths)} members)", err=True)
+
+
 def _debug() -> bool:
     return os.environ.get("MSUINSPECT_DEBUG", "") not in ("", "0")
 
@@ -183,11 +200,12 @@ def list_cmd(
             record["findings"] = cabinet_json.findings_list(cf.findings)
             out.append(record)
         else:
+            lines: list[str] = []
             for t in trees:
-                cabinet_text.render_tree(t, codecs, click.echo)
-            cabinet_text.render_findings(cf.findings, click.echo)
-            for mn in failed:
-                _error(mn.path, mn.error)  # type: ignore[arg-type]
+                cabinet_text.render_tree(t, codecs, lines.append)
+            cabinet_text.render_findings(cf.findings, lines.append)
+            click.echo("\n".join(lines))
+        _member_errors([(mn.path, mn.error) for mn in failed if mn.error is not None])
     if as_json:
         click.echo(json.dumps({"schema": cabinet_json.LIST_SCHEMA, "files": out}, indent=2))
     sys.exit(status)
@@ -231,8 +249,7 @@ def extract_cmd(file: str, output: str, recursive: bool, as_json: bool, **kw: An
         click.echo(json.dumps(cabinet_json.extract_dict(rep), indent=2))
     else:
         cabinet_text.render_extract(rep, click.echo)
-    for e in rep.failed:
-        _error(e.node_path, e.error)  # type: ignore[arg-type]
+    _member_errors([(e.node_path, e.error) for e in rep.failed if e.error is not None])
     sys.exit(EXIT_FAILED if rep.failed else EXIT_OK)
 
 

@@ -119,6 +119,7 @@ def plan_blocks(
     need: int,
     counter: BlockCounter,
     on_overflow: Callable[[int], None] | None = None,
+    verify_checksums: bool = True,
 ) -> Iterator[DataBlock]:
     """The plan's blocks in order; a block split across cabinets (``cbUncomp`` 0 in the first
     part) is joined with its continuation."""
@@ -133,6 +134,7 @@ def plan_blocks(
                 need=need if single else 0,
                 counter=counter,
                 on_overflow=on_overflow if single else None,
+                verify_checksums=verify_checksums,
             ):
                 if pending is not None:
                     b = DataBlock(
@@ -226,8 +228,24 @@ class Decoder:
             )
         )
 
+    @staticmethod
+    def _can_delegate_checksums(plan: FolderPlan, codec: Codec) -> bool:
+        """A backend that verifies checksums in C may do it instead of us when the blocks
+        carry no reserve (the checksum covers it, and the synthetic cabinet drops it) and no
+        block is joined across cabinets."""
+        return (
+            codec.verifies_checksums
+            and len(plan.segments) == 1
+            and plan.first.layout.header.cb_cf_data == 0
+        )
+
     def stream(self, plan: FolderPlan, need: int) -> Iterator[bytes]:
-        """The first ``need`` decoded bytes of the folder, in chunks."""
+        """The first ``need`` decoded bytes of the folder, in chunks.
+
+        Checksums are verified by the backend when it can (fast, in C); once a backend has
+        failed, later attempts verify them here, so a corrupt block is reported as a
+        :class:`~msuinspect.errors.ChecksumError` with its offset.
+        """
         if need <= 0:
             return
         codecs = self._codecs_for(plan)
@@ -236,18 +254,22 @@ class Decoder:
         emitted = 0
         emitted_crc = 0
         limits = self.limits
-        for codec in codecs:
+        for attempt, codec in enumerate(codecs):
             counter = BlockCounter()
             pos = 0
             replay_crc = 0
+            delegate = attempt == 0 and self._can_delegate_checksums(plan, codec)
             try:
                 blocks = plan_blocks(
                     plan,
                     need=need,
                     counter=counter,
                     on_overflow=functools.partial(self._overflow, plan),
+                    verify_checksums=not delegate,
                 )
-                gen = codec.decode(blocks, plan.compression, block_count, need)
+                gen = codec.decode(
+                    blocks, plan.compression, block_count, need, keep_checksums=delegate
+                )
                 try:
                     for chunk in gen:
                         n = len(chunk)
@@ -316,6 +338,13 @@ class Decoder:
                 self.log.append(record)
                 raise exc.with_path(plan.path) from None
         self.log.append(record)
+        if self._can_delegate_checksums(plan, codecs[0]):
+            # the first backend checked checksums itself: name the corrupt block precisely
+            try:
+                for _ in plan_blocks(plan, need=need, counter=BlockCounter()):
+                    pass
+            except MsuInspectError as exc:
+                raise exc.with_path(plan.path) from None
         reasons = "; ".join(f"{name}: {err}" for name, err in record.failures)
         raise DecodeError(
             f"{plan.label} ({plan.compression}) could not be decoded: {reasons}", path=plan.path

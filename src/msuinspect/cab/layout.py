@@ -247,14 +247,14 @@ def parse_layout(
                 offset=pos + 8,
             )
         text, valid = names.decode_name(raw_name, bool(attribs & 0x80))
-        flags_ = names.classify(text, valid_encoding=valid)
+        flags_, safe = names.analyse(text, i, valid_encoding=valid)
         members.append(
             CabMember(
                 index=i,
                 record_offset=pos,
                 raw_name=raw_name,
                 name=text,
-                safe_name=names.sanitise(text, i),
+                safe_name=safe,
                 name_flags=flags_,
                 size=cb_file,
                 folder_index=ifold,

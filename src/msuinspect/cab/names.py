@@ -41,6 +41,33 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _MAX_SEGMENT = 255
 
 
+_C = r"[A-Za-z0-9_\-+~$#@!&'(),;=\[\]{}%]"
+_SEG = rf"{_C}+(?:\.+{_C}+)*"
+#: names made only of ordinary characters, single dots inside segments and single
+#: separators: nothing to flag, nothing to change but separators (the common case)
+_PLAIN = re.compile(rf"{_SEG}(?:[\\/]{_SEG})*")
+_DEVICE_SEGMENT = re.compile(
+    r"(?:^|[\\/])(?:CON|PRN|AUX|NUL|CONIN\$|CONOUT\$|CLOCK\$|COM[0-9¹²³]|LPT[0-9¹²³])"
+    r"(?:\.|[\\/]|$)",
+    re.IGNORECASE,
+)
+
+
+def analyse(name: str, index: int, *, valid_encoding: bool = True) -> tuple[frozenset[str], str]:
+    """(:func:`classify`, :func:`sanitise`) of a name, with a fast path for plain names."""
+    if (
+        valid_encoding
+        and len(name) <= _MAX_SEGMENT - 2
+        and _PLAIN.fullmatch(name)
+        and not _DEVICE_SEGMENT.search(name)
+    ):
+        return _NO_FLAGS, name.replace("\\", "/")
+    return classify(name, valid_encoding=valid_encoding), sanitise(name, index)
+
+
+_NO_FLAGS: frozenset[str] = frozenset()
+
+
 def decode_name(raw: bytes, is_utf8: bool) -> tuple[str, bool]:
     """Return (text, valid). Invalid UTF-8 sequences become U+FFFD."""
     if is_utf8:

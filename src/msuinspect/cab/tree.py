@@ -54,35 +54,41 @@ class ContainerNode:
 
 
 class _HashSink:
-    def __init__(self, node: MemberNode, want_hash: bool) -> None:
+    def __init__(self, node: MemberNode, algorithms: tuple[str, ...]) -> None:
         self.node = node
-        self.h256 = hashlib.sha256() if want_hash else None
-        self.h1 = hashlib.sha1() if want_hash else None
+        self.hashers = [(name, hashlib.new(name)) for name in algorithms]
         self.head = b""
 
     def write(self, data: bytes) -> None:
         if len(self.head) < _SNIFF:
             self.head += data[: _SNIFF - len(self.head)]
-        if self.h256 is not None and self.h1 is not None:
-            self.h256.update(data)
-            self.h1.update(data)
+        for _name, h in self.hashers:
+            h.update(data)
 
     def close(self) -> None:
         self.node.head = self.head
-        if self.h256 is not None and self.h1 is not None:
-            self.node.sha256 = self.h256.hexdigest()
-            self.node.sha1 = self.h1.hexdigest()
+        for name, h in self.hashers:
+            setattr(self.node, name, h.hexdigest())
 
     def abort(self, error: MsuInspectError) -> None:
         self.node.error = error
 
 
-def scan(store: MemberStore, *, decode: bool, hashes: bool, recursive: bool) -> ContainerNode:
+def scan(
+    store: MemberStore,
+    *,
+    decode: bool,
+    hashes: bool,
+    recursive: bool,
+    algorithms: tuple[str, ...] = ("sha256",),
+) -> ContainerNode:
     """Build the tree of ``store``.
 
     ``decode`` reads every member (needed for ``hashes`` and ``recursive``); without it only
-    the structure is listed.
+    the structure is listed. With ``hashes`` each member gets the digests named in
+    ``algorithms`` (``sha256`` and/or ``sha1``).
     """
+    algos = algorithms if hashes else ()
     node = ContainerNode(store.display_name, store)
     nodes: dict[int, MemberNode] = {}
     for m in store.members:
@@ -97,7 +103,7 @@ def scan(store: MemberStore, *, decode: bool, hashes: bool, recursive: bool) -> 
     node.members = [nodes[m.index] for m in store.members]
     if decode or hashes or recursive:
         outcomes = store.walk(
-            lambda m: _HashSink(nodes[m.index], hashes) if nodes[m.index].error is None else None
+            lambda m: _HashSink(nodes[m.index], algos) if nodes[m.index].error is None else None
         )
         for oc in outcomes:
             if oc.error is not None:
@@ -121,7 +127,9 @@ def scan(store: MemberStore, *, decode: bool, hashes: bool, recursive: bool) -> 
                         )
                     )
                     continue
-                mn.child = scan(child_store, decode=decode, hashes=hashes, recursive=True)
+                mn.child = scan(
+                    child_store, decode=decode, hashes=hashes, recursive=True, algorithms=algos
+                )
     node.findings[:0] = store.findings
     node.decode_log = list(store.decode_log)
     return node

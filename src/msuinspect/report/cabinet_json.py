@@ -133,7 +133,6 @@ def member_dict(n: MemberNode) -> dict[str, Any]:
         "attributes": m.attributes,
         "record_offset": m.record_offset,
         "sha256": n.sha256,
-        "sha1": n.sha1,
         "error": error_dict(n.error),
         "cabinet": container_dict(n.child) if n.child is not None else None,
     }

@@ -16,6 +16,8 @@ class Codec(ABC):
     key: str
     #: compression kinds this backend decodes
     kinds: frozenset[CompressionKind]
+    #: the backend checks CFDATA checksums itself (in C), so they can be handed to it
+    verifies_checksums: bool = False
 
     @property
     @abstractmethod
@@ -24,10 +26,20 @@ class Codec(ABC):
 
     @abstractmethod
     def decode(
-        self, blocks: Iterator[DataBlock], compression: Compression, block_count: int, need: int
+        self,
+        blocks: Iterator[DataBlock],
+        compression: Compression,
+        block_count: int,
+        need: int,
+        *,
+        keep_checksums: bool = False,
     ) -> Generator[bytes, None, None]:
         """Yield decoded bytes from the start of the folder; at least ``need`` bytes unless the
-        data ends first. Raise :class:`~msuinspect.errors.CodecError` on bad data."""
+        data ends first. Raise :class:`~msuinspect.errors.CodecError` on bad data.
+
+        With ``keep_checksums`` (only asked of backends that verify checksums, and only when
+        blocks carry no reserve) the blocks' stored checksums are passed on for the backend
+        to verify; otherwise they were verified already."""
 
 
 _DEFAULT: list[Codec] | None = None

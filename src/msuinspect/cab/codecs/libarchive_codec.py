@@ -22,6 +22,7 @@ _OUT_BLOCK = 1 << 16
 
 class LibarchiveCodec(Codec):
     key = "libarchive"
+    verifies_checksums = True
     kinds = frozenset({CompressionKind.LZX, CompressionKind.MSZIP, CompressionKind.NONE})
 
     def __init__(self, module: Any) -> None:
@@ -34,10 +35,16 @@ class LibarchiveCodec(Codec):
         return f"libarchive {self._version}"
 
     def decode(
-        self, blocks: Iterator[DataBlock], compression: Compression, block_count: int, need: int
+        self,
+        blocks: Iterator[DataBlock],
+        compression: Compression,
+        block_count: int,
+        need: int,
+        *,
+        keep_checksums: bool = False,
     ) -> Generator[bytes, None, None]:
         la = self._la
-        stream = _Feed(SyntheticCab(blocks, compression, block_count, need))
+        stream = _Feed(SyntheticCab(blocks, compression, block_count, need, keep_checksums))
         produced = 0
         try:
             with la.stream_reader(stream, format_name="cab", block_size=_READ_SIZE) as archive:

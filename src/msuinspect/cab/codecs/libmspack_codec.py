@@ -153,6 +153,7 @@ class _InputStream:
 
 class LibmspackCodec(Codec):
     key = "libmspack"
+    verifies_checksums = True
     kinds = frozenset(
         {CompressionKind.LZX, CompressionKind.QUANTUM, CompressionKind.MSZIP, CompressionKind.NONE}
     )
@@ -179,9 +180,15 @@ class LibmspackCodec(Codec):
         return "libmspack (libmspack.so.0)"
 
     def decode(
-        self, blocks: Iterator[DataBlock], compression: Compression, block_count: int, need: int
+        self,
+        blocks: Iterator[DataBlock],
+        compression: Compression,
+        block_count: int,
+        need: int,
+        *,
+        keep_checksums: bool = False,
     ) -> Generator[bytes, None, None]:
-        cab = SyntheticCab(blocks, compression, block_count, need)
+        cab = SyntheticCab(blocks, compression, block_count, need, keep_checksums)
         job = _Job(self, cab)
         job.start()
         produced = 0

@@ -4,7 +4,8 @@ Third-party decoders parse cabinets themselves and some reject valid Microsoft c
 (libarchive refuses members that are not contiguous, for example). Feeding them this
 minimal cabinet instead means the project's own parser alone decides the members, and the
 backends only decompress. CFDATA blocks are re-emitted without reserve and with checksum 0
-(checksums were already verified by :mod:`msuinspect.cab.cfdata`).
+(checksums were already verified by :mod:`msuinspect.cab.cfdata`), unless the backend is
+asked to verify them itself (``keep_checksums``), which it does in C.
 """
 
 from __future__ import annotations
@@ -51,9 +52,15 @@ class SyntheticCab:
     """A forward-only byte stream: the synthetic header, then the folder's blocks."""
 
     def __init__(
-        self, blocks: Iterator[DataBlock], compression: Compression, block_count: int, need: int
+        self,
+        blocks: Iterator[DataBlock],
+        compression: Compression,
+        block_count: int,
+        need: int,
+        keep_checksums: bool = False,
     ) -> None:
         self._blocks = blocks
+        self._keep = keep_checksums
         self._chunk = memoryview(synthetic_header(compression, block_count, need))
         self._pos_in_chunk = 0
         self.position = 0
@@ -65,7 +72,8 @@ class SyntheticCab:
         except StopIteration:
             self.eof = True
             return False
-        self._chunk = memoryview(struct.pack("<IHH", 0, b.cb_data, b.cb_uncomp) + b.data)
+        csum = b.csum if self._keep else 0
+        self._chunk = memoryview(struct.pack("<IHH", csum, b.cb_data, b.cb_uncomp) + b.data)
         self._pos_in_chunk = 0
         return True
 

@@ -27,7 +27,13 @@ class ZlibCodec(Codec):
         return f"in-house stored/MSZIP reader (zlib {zlib.ZLIB_RUNTIME_VERSION})"
 
     def decode(
-        self, blocks: Iterator[DataBlock], compression: Compression, block_count: int, need: int
+        self,
+        blocks: Iterator[DataBlock],
+        compression: Compression,
+        block_count: int,
+        need: int,
+        *,
+        keep_checksums: bool = False,
     ) -> Generator[bytes, None, None]:
         if compression.kind is CompressionKind.NONE:
             return self._stored(blocks)

@@ -121,3 +121,14 @@ def test_decoders_command() -> None:
     r = run("decoders")
     assert r.returncode == 0
     assert "zlib" in r.stdout
+
+
+def test_extract_selected_members(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    r = run("extract", "-r", str(SAMPLE), "-o", str(out), "-m", "*.mum", "-m", "*PKGPROPERTIES*")
+    assert r.returncode == 0, r.stderr
+    written = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
+    assert written == [
+        "Windows6.0-KB9999901-x64-pkgProperties.txt",
+        "Windows6.0-KB9999901-x64.cab/update.mum",
+    ]

@@ -8,6 +8,7 @@ Set ``MSUINSPECT_DEBUG=1`` to get Python tracebacks for internal errors.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import re
@@ -122,6 +123,17 @@ def _error(path: str, exc: BaseException) -> None:
         )
 
 
+def _matcher(patterns: tuple[str, ...]) -> Callable[[str], bool]:
+    """Case-insensitive shell-wildcard match on member paths, '/' and '\\' alike."""
+    pats = [p.replace("\\", "/").casefold() for p in patterns]
+
+    def match(path: str) -> bool:
+        text = path.replace("\\", "/").casefold()
+        return any(fnmatch.fnmatchcase(text, p) for p in pats)
+
+    return match
+
+
 def _member_errors(failures: list[tuple[str, MsuInspectError]]) -> None:
     """One line per distinct error: members failed by the same folder error share a line."""
     groups: dict[int, list[str]] = {}
@@ -226,19 +238,31 @@ def list_cmd(
     is_flag=True,
     help="expand cabinets inside members into folders of the same name",
 )
+@click.option(
+    "-m",
+    "--member",
+    "members",
+    multiple=True,
+    metavar="PATTERN",
+    help="extract only members whose name matches (shell wildcards, case-insensitive; "
+    "with -r, nested members match as 'inner.cab!/name'); repeatable",
+)
 @click.option("--json", "as_json", is_flag=True, help="machine-readable report")
 @limit_options
-def extract_cmd(file: str, output: str, recursive: bool, as_json: bool, **kw: Any) -> None:
+def extract_cmd(
+    file: str, output: str, recursive: bool, members: tuple[str, ...], as_json: bool, **kw: Any
+) -> None:
     """Extract the members of a cabinet or MSU file into a folder, safely."""
     limits = _limits(kw)
     codecs = _codecs(kw)
+    select = _matcher(members) if members else None
     try:
         cf = open_cabinet_file(file, limits=limits, codecs=codecs)
         out = OutputFolder(output)
         rep = ExtractReport(out.root)
         rep.findings.extend(cf.findings)
         for unit in cf.units:
-            extract(unit, out, recursive=recursive, report=rep)
+            extract(unit, out, recursive=recursive, report=rep, select=select)
         rep.findings.extend(out.findings)
     except Exception as exc:
         if _debug() and not isinstance(exc, MsuInspectError):

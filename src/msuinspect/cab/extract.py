@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -215,10 +215,11 @@ class ExtractReport:
 class _FileSink:
     """Writes one member; with ``sniff`` holds back the first bytes to spot a cabinet."""
 
-    def __init__(self, out: OutputFolder, rel: str, sniff: bool) -> None:
+    def __init__(self, out: OutputFolder, rel: str, sniff: bool, write: bool = True) -> None:
         self.out = out
         self.rel = rel
         self.sniff = sniff
+        self.chosen = write  #: False: only sniff for a cabinet, never create a file
         self.head = b""
         self.file: BinaryIO | None = None
         self.used: str | None = None
@@ -238,7 +239,7 @@ class _FileSink:
         self.head = b""
 
     def _open(self) -> None:
-        if self.error is not None:
+        if self.error is not None or not self.chosen:
             return
         try:
             self.file, self.used = self.out.create(self.rel)
@@ -292,16 +293,26 @@ def extract(
     prefix: str = "",
     recursive: bool = False,
     report: ExtractReport | None = None,
+    select: Callable[[str], bool] | None = None,
+    _node_prefix: str = "",
 ) -> ExtractReport:
-    """Extract every member of ``store`` under ``out``/``prefix``."""
+    """Extract the members of ``store`` under ``out``/``prefix``.
+
+    ``select(relative_node_path)`` chooses members (all when None); the path is relative to
+    the top-level file, e.g. ``inner.cab!/update.mum``. With ``recursive``, cabinets inside
+    members are expanded whether selected or not, so their members can be selected.
+    """
     report = report or ExtractReport(out.root)
     sinks: dict[int, _FileSink] = {}
 
     def rel_of(m: CabMember) -> str:
         return f"{prefix}/{m.safe_name}" if prefix else m.safe_name
 
-    def handler(m: CabMember) -> _FileSink:
-        sink = _FileSink(out, rel_of(m), recursive)
+    def handler(m: CabMember) -> _FileSink | None:
+        chosen = select is None or select(_node_prefix + m.name)
+        if not chosen and not recursive:
+            return None
+        sink = _FileSink(out, rel_of(m), recursive, write=chosen)
         sinks[m.index] = sink
         return sink
 
@@ -313,6 +324,8 @@ def extract(
         error = oc.error or (sink.error if sink is not None else None)
         if sink is not None and sink.is_cabinet and error is None:
             nested.append(m)
+            continue
+        if sink is not None and not sink.chosen:
             continue
         report.entries.append(
             ExtractedEntry(
@@ -336,10 +349,16 @@ def extract(
             )
             report.entries.append(_write_plain(store, m, out, rel_of(m)))
             continue
-        out.make_dirs(rel_of(m))
         report.entries.append(ExtractedEntry(path, rel_of(m) + "/", m.size, None, expanded=True))
-        extract(child, out, prefix=rel_of(m), recursive=True, report=report)
-        report.decode_log.extend(child.decode_log)
+        extract(
+            child,
+            out,
+            prefix=rel_of(m),
+            recursive=True,
+            report=report,
+            select=select,
+            _node_prefix=f"{_node_prefix}{m.name}!/",
+        )
     report.decode_log.extend(store.decode_log)
     return report
 

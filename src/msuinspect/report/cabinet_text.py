@@ -117,7 +117,7 @@ def render_extract(rep: ExtractReport, emit: Emit) -> None:
         if e.error is not None:
             emit(f"  FAILED {e.node_path}: {e.error.message} [{e.error.code}]")
     for rec in rep.decode_log:
-        emit(f"  decoding: {rec.describe()}")
+        emit(f"  decoding {rec.path}: {rec.describe()}")
     render_findings(rep.findings, emit)
     emit(
         f"extracted {rep.files_written} file(s), {rep.bytes_written} bytes, into {rep.root}"

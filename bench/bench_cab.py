@@ -3,7 +3,7 @@
 Builds (or reuses) a large LZX cabinet and a large MSZIP cabinet with the same content (see
 ``make_inputs.py``), then times, in one run, on each file, with a warm cache:
 
-* ``msuinspect list --hash`` (decodes every member and computes SHA-256 + SHA-1), with the
+* ``msuinspect list --hash`` (decodes every member and computes SHA-256), with the
   default decoders and forced to each backend (``--decoder NAME``);
 * a pure decode through the library (:data:`DECODE_SNIPPET`: ``open_cabinet_file`` and
   ``unit.walk`` with a sink that discards), default and per backend;

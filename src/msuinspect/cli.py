@@ -8,6 +8,7 @@ Set ``MSUINSPECT_DEBUG=1`` to get Python tracebacks for internal errors.
 
 from __future__ import annotations
 
+import datetime as _dt
 import fnmatch
 import json
 import os
@@ -19,13 +20,15 @@ from typing import Any, TypeVar
 import click
 
 from msuinspect import __version__
+from msuinspect.authenticode.inspect import inspect_file
+from msuinspect.authenticode.trust import TrustStore, load_certificates
 from msuinspect.cab.codecs.base import Codec, codecs_by_key, default_codecs
 from msuinspect.cab.container import open_cabinet_file
 from msuinspect.cab.extract import ExtractReport, OutputFolder, extract
 from msuinspect.cab.tree import ContainerNode, scan
 from msuinspect.errors import MsuInspectError
 from msuinspect.limits import Limits
-from msuinspect.report import cabinet_json, cabinet_text
+from msuinspect.report import cabinet_json, cabinet_text, signatures_json, signatures_text
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -275,6 +278,82 @@ def extract_cmd(
         cabinet_text.render_extract(rep, click.echo)
     _member_errors([(e.node_path, e.error) for e in rep.failed if e.error is not None])
     sys.exit(EXIT_FAILED if rep.failed else EXIT_OK)
+
+
+def _parse_as_of(text: str | None) -> _dt.datetime:
+    if not text:
+        return _dt.datetime.now(_dt.UTC)
+    try:
+        value = _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(
+            f"not a date: {text!r} (use e.g. 2019-07-16 or 2019-07-16T12:00:00Z)",
+            param_hint="--as-of",
+        ) from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=_dt.UTC)
+    return value
+
+
+@main.command("inspect")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+@click.option(
+    "--trust-root",
+    "trust_roots",
+    multiple=True,
+    type=click.Path(dir_okay=False, exists=True),
+    metavar="FILE",
+    help="also trust the root certificate(s) in FILE (PEM or DER); repeatable",
+)
+@click.option(
+    "--as-of",
+    "as_of",
+    metavar="DATE",
+    help="validate chains of signatures without a valid timestamp at DATE (default: now)",
+)
+@click.option(
+    "--signatures-only",
+    is_flag=True,
+    help="skip the whole-file SHA-1/SHA-256 (compute only the digests the signatures need)",
+)
+def inspect_cmd(
+    files: tuple[str, ...],
+    as_json: bool,
+    trust_roots: tuple[str, ...],
+    as_of: str | None,
+    signatures_only: bool,
+) -> None:
+    """Show and verify every Authenticode signature of cabinets, MSUs, catalogs and PE files."""
+    moment = _parse_as_of(as_of)
+    try:
+        extra = [c for path in trust_roots for c in load_certificates(path)]
+    except MsuInspectError as exc:
+        raise click.BadParameter(str(exc), param_hint="--trust-root") from None
+    trust = TrustStore.default(extra)
+    reports = []
+    status = EXIT_OK
+    lines: list[str] = []
+    for path in files:
+        try:
+            rep = inspect_file(path, trust, as_of=moment, file_hashes=not signatures_only)
+        except Exception as exc:
+            if _debug():
+                raise
+            _error(path, exc)
+            status = EXIT_INTERNAL
+            continue
+        reports.append(rep)
+        if rep.error is not None:
+            _error(path, rep.error)
+            status = max(status, EXIT_FAILED)
+        if not as_json:
+            signatures_text.render_file(rep, lines.append)
+    if as_json:
+        click.echo(json.dumps(signatures_json.inspect_dict(reports, trust, moment), indent=2))
+    else:
+        click.echo("\n".join(lines))
+    sys.exit(status)
 
 
 @main.command("decoders")

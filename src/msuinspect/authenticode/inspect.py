@@ -1,0 +1,319 @@
+"""The Authenticode view of one file: what kind it is, its signatures, verified.
+
+Kinds are recognised by content: ``MSCF`` (cabinet; an MSU when it holds ``WSUSSCAN.cab``),
+``MZ`` (PE), a DER SignedData (a catalog when its content is a certificate trust list, else
+a detached PKCS#7). The file is read once to compute its SHA-1, SHA-256 and every
+Authenticode digest its signatures name.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from msuinspect.authenticode.algorithms import Strength
+from msuinspect.authenticode.cab_digest import cab_hash_plan
+from msuinspect.authenticode.pe import WIN_CERT_TYPE_PKCS_SIGNED_DATA, parse_pe
+from msuinspect.authenticode.ranges import WHOLE_FILE, HashPlan, hash_file
+from msuinspect.authenticode.signature import (
+    AuthenticodeSignature,
+    ParsedSignature,
+    collect,
+    needed_algorithms,
+    verify,
+)
+from msuinspect.authenticode.trust import TrustStore
+from msuinspect.cab.cabinet import Cabinet
+from msuinspect.cms import der, oids
+from msuinspect.cms.der import DerError
+from msuinspect.errors import InputError, MsuInspectError
+from msuinspect.findings import Finding, Severity
+from msuinspect.source import FileSource
+
+LAYER = "authenticode"
+#: a detached signature or catalog larger than this is not read into memory
+MAX_BLOB = 256 * 1024 * 1024
+
+
+class FileKind(StrEnum):
+    MSU = "msu"
+    CAB = "cab"
+    PE = "pe"
+    CATALOG = "catalog"
+    PKCS7 = "pkcs7"
+    UNKNOWN = "unknown"
+
+
+class Signing(StrEnum):
+    """How a file is signed, for the SHA-1 to SHA-2 transition."""
+
+    UNSIGNED = "unsigned"
+    SHA1_ONLY = "sha1-only"
+    SHA2_ONLY = "sha2-only"
+    DUAL_SHA1_PRIMARY = "dual-sha1-primary"
+    DUAL_SHA2_PRIMARY = "dual-sha2-primary"
+    WEAK = "weak"  #: only MD5/MD2 signatures
+    UNKNOWN = "unknown"
+
+
+@dataclass(slots=True)
+class FileReport:
+    path: str
+    kind: FileKind
+    size: int
+    sha1: str | None = None
+    sha256: str | None = None
+    signatures: list[AuthenticodeSignature] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    error: MsuInspectError | None = None
+    #: for PE files, the SIP-style digests catalogs use (PE Authenticode hash)
+    authenticode_digests: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def signing(self) -> Signing:
+        top = [s for s in self.signatures if not s.nested and s.parent is None]
+        if not self.signatures:
+            return Signing.UNSIGNED
+        strengths = {s.strength for s in self.signatures}
+        primary = top[0].strength if top else Strength.UNKNOWN
+        if Strength.SHA1 in strengths and Strength.SHA2 in strengths:
+            return (
+                Signing.DUAL_SHA2_PRIMARY if primary is Strength.SHA2 else Signing.DUAL_SHA1_PRIMARY
+            )
+        if strengths == {Strength.SHA2}:
+            return Signing.SHA2_ONLY
+        if strengths <= {Strength.SHA1, Strength.WEAK} and Strength.SHA1 in strengths:
+            return Signing.SHA1_ONLY
+        if strengths == {Strength.WEAK}:
+            return Signing.WEAK
+        return Signing.UNKNOWN
+
+
+def sniff(head: bytes) -> FileKind:
+    if head[:4] == b"MSCF":
+        return FileKind.CAB
+    if head[:2] == b"MZ":
+        return FileKind.PE
+    if head[:1] == b"\x30":
+        return FileKind.PKCS7
+    return FileKind.UNKNOWN
+
+
+def inspect_file(
+    path: str | os.PathLike[str],
+    trust: TrustStore,
+    *,
+    as_of: _dt.datetime | None = None,
+    file_hashes: bool = True,
+) -> FileReport:
+    """Inspect the signatures of one file; never raises for a bad file (see ``error``)."""
+    path = os.fspath(path)
+    as_of = as_of or _dt.datetime.now(_dt.UTC)
+    try:
+        source = FileSource(path)
+    except MsuInspectError as exc:
+        return FileReport(path, FileKind.UNKNOWN, 0, error=exc)
+    report = FileReport(path, FileKind.UNKNOWN, source.size)
+    try:
+        with source.open() as f:
+            head = f.read(64)
+        report.kind = sniff(head)
+        if report.kind is FileKind.CAB:
+            _cabinet(source, report, trust, as_of, file_hashes)
+        elif report.kind is FileKind.PE:
+            _pe(path, report, trust, as_of, file_hashes)
+        elif report.kind is FileKind.PKCS7:
+            _pkcs7(path, report, trust, as_of, file_hashes)
+        else:
+            _hash_only(path, report, file_hashes)
+            report.findings.append(
+                Finding(
+                    "unknown-format",
+                    Severity.INFO,
+                    "not a cabinet, PE, catalog or PKCS#7 file",
+                    LAYER,
+                    path=path,
+                )
+            )
+    except MsuInspectError as exc:
+        report.error = exc.with_path(path)
+    for fi in report.findings:
+        object.__setattr__(fi, "path", fi.path or path)
+    for sig in report.signatures:
+        for fi in sig.findings:
+            object.__setattr__(fi, "path", fi.path or path)
+    return report
+
+
+def _verify_all(
+    parsed: list[ParsedSignature],
+    digests: dict[str, bytes],
+    trust: TrustStore,
+    as_of: _dt.datetime,
+    has_file_digest: bool,
+) -> list[AuthenticodeSignature]:
+    def computed(alg: str) -> bytes | None:
+        return digests.get(alg) if has_file_digest else None
+
+    return [verify(p, computed, trust, as_of) for p in parsed]
+
+
+def _run_hashes(
+    path: str, size: int, plan: HashPlan | None, algorithms: list[str], file_hashes: bool
+) -> tuple[dict[str, bytes], dict[str, bytes]]:
+    plans = {"authenticode": (plan, algorithms)} if plan is not None and algorithms else {}
+    with open(path, "rb") as f:
+        res = hash_file(f, size, plans, whole_file=("sha1", "sha256") if file_hashes else ())
+    return res.digests.get("authenticode", {}), res.digests.get(WHOLE_FILE, {})
+
+
+def _set_file_hashes(report: FileReport, whole: dict[str, bytes]) -> None:
+    if "sha1" in whole:
+        report.sha1 = whole["sha1"].hex()
+    if "sha256" in whole:
+        report.sha256 = whole["sha256"].hex()
+
+
+def _hash_only(path: str, report: FileReport, file_hashes: bool) -> None:
+    _ad, whole = _run_hashes(path, report.size, None, [], file_hashes)
+    _set_file_hashes(report, whole)
+
+
+def _cabinet(
+    source: FileSource,
+    report: FileReport,
+    trust: TrustStore,
+    as_of: _dt.datetime,
+    file_hashes: bool,
+) -> None:
+    cab = Cabinet.open(source)
+    names = {m.name.casefold() for m in cab.members}
+    if "wsusscan.cab" in names:
+        report.kind = FileKind.MSU
+    report.findings.extend(
+        f
+        for f in cab.findings
+        if f.code.startswith("cab-signature")
+        or f.code in ("cab-data-after-signature", "cab-reserve-unhashed-nonzero")
+    )
+    sig = cab.signature
+    parsed: list[ParsedSignature] = []
+    if sig is not None:
+        blob = cab.read_signature_blob()
+        if blob is None:
+            report.findings.append(
+                Finding(
+                    "unparsed-signature",
+                    Severity.ERROR,
+                    "the signature area lies outside the file",
+                    LAYER,
+                    offset=sig.offset,
+                )
+            )
+        else:
+            parsed = _parse_blob(blob, report, sig.offset)
+            if sig.bytes_after > 0:
+                report.findings.append(
+                    Finding(
+                        "signature-trailing-data",
+                        Severity.ERROR,
+                        f"{sig.bytes_after} bytes follow the signature at the end of the "
+                        "file; they are not covered by any signature",
+                        LAYER,
+                        offset=sig.end,
+                        evidence={"count": sig.bytes_after},
+                    )
+                )
+    plan = cab_hash_plan(cab.layout)
+    algs = needed_algorithms(parsed)
+    digests, whole = _run_hashes(source.path, report.size, plan, algs, file_hashes)
+    _set_file_hashes(report, whole)
+    report.signatures = _verify_all(parsed, digests, trust, as_of, True)
+
+
+def _parse_blob(blob: bytes, report: FileReport, offset: int) -> list[ParsedSignature]:
+    """Collect the signatures in an embedded blob, reporting bytes after the DER."""
+    try:
+        parsed, view = collect(blob)
+    except (DerError, ValueError, TypeError) as exc:
+        report.findings.append(
+            Finding(
+                "unparsed-signature",
+                Severity.ERROR,
+                f"the signature cannot be parsed: {exc}",
+                LAYER,
+                offset=offset,
+            )
+        )
+        return []
+    trailing = view.trailing
+    if trailing and (len(trailing) >= 8 or any(trailing)):
+        report.findings.append(
+            Finding(
+                "signature-trailing-data",
+                Severity.ERROR,
+                f"{len(trailing)} bytes after the signature's DER inside the signature "
+                "area are not zero padding (cf. CVE-2013-3900)",
+                LAYER,
+                offset=offset + view.der_length,
+                evidence={"count": len(trailing)},
+            )
+        )
+    return parsed
+
+
+def _pe(
+    path: str, report: FileReport, trust: TrustStore, as_of: _dt.datetime, file_hashes: bool
+) -> None:
+    with open(path, "rb") as f:
+        head = f.read(4096)
+    layout = parse_pe(path, report.size, head)
+    report.findings.extend(layout.findings)
+    parsed: list[ParsedSignature] = []
+    entries = [c for c in layout.certificates if c.cert_type == WIN_CERT_TYPE_PKCS_SIGNED_DATA]
+    if entries:
+        first = entries[0]
+        parsed = _parse_blob(first.data, report, first.offset + 8)
+    plan = layout.hash_plan()
+    algs = needed_algorithms(parsed)
+    for a in ("sha1", "sha256"):
+        if a not in algs:
+            algs.append(a)
+    digests, whole = _run_hashes(path, report.size, plan, algs, file_hashes)
+    _set_file_hashes(report, whole)
+    report.authenticode_digests = {a: d.hex() for a, d in digests.items()}
+    report.signatures = _verify_all(parsed, digests, trust, as_of, True)
+
+
+def _pkcs7(
+    path: str, report: FileReport, trust: TrustStore, as_of: _dt.datetime, file_hashes: bool
+) -> None:
+    if report.size > MAX_BLOB:
+        raise InputError(f"{report.size}-byte PKCS#7 file is larger than {MAX_BLOB}")
+    with open(path, "rb") as f:
+        blob = f.read()
+    try:
+        der.header(blob)
+    except DerError:
+        report.kind = FileKind.UNKNOWN
+        _hash_only(path, report, file_hashes)
+        return
+    parsed = _parse_blob(blob, report, 0)
+    if parsed and parsed[0].view.content_type == oids.MS_CTL:
+        report.kind = FileKind.CATALOG
+    elif not parsed:
+        # a SignedData with no signers (an unsigned catalog) or not PKCS#7 at all
+        try:
+            from msuinspect.cms.signed_data import parse_signed_data
+
+            view = parse_signed_data(blob)
+            if view.content_type == oids.MS_CTL:
+                report.kind = FileKind.CATALOG
+            report.findings[:] = [f for f in report.findings if f.code != "unparsed-signature"]
+        except (DerError, ValueError, TypeError):
+            report.kind = FileKind.UNKNOWN
+    _ad, whole = _run_hashes(path, report.size, None, [], file_hashes)
+    _set_file_hashes(report, whole)
+    report.signatures = _verify_all(parsed, {}, trust, as_of, False)

@@ -1,0 +1,119 @@
+"""Which byte ranges of a file a signature covers, and hashing them in one pass.
+
+A :class:`HashPlan` lists the half-open ranges to hash, in ascending order, plus zero
+padding to append. :func:`hash_file` reads the file once; every digest wanted (the
+whole-file SHA-1/SHA-256 and each Authenticode digest) is a *lane* fed from the same
+buffers, and lanes run in parallel threads (hashlib releases the GIL), so the cost is about
+one read plus the slowest digest, not the sum of all.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+
+from msuinspect.authenticode.algorithms import canonical, new_hash
+
+_CHUNK = 1 << 20
+#: below this size threads cost more than they save
+_PARALLEL_MIN = 8 << 20
+
+WHOLE_FILE = "file"
+
+
+@dataclass(frozen=True, slots=True)
+class HashPlan:
+    ranges: tuple[tuple[int, int], ...]
+    padding: int = 0  #: zero bytes appended after the ranges
+
+    def __post_init__(self) -> None:
+        last = 0
+        for a, b in self.ranges:
+            if a < last or b < a:
+                raise ValueError(f"hash ranges must be ascending and disjoint: {self.ranges}")
+            last = b
+
+    def covers(self, offset: int) -> bool:
+        return any(a <= offset < b for a, b in self.ranges)
+
+
+@dataclass(slots=True)
+class FileHashes:
+    size: int
+    #: plan name -> algorithm -> digest; the whole file is under :data:`WHOLE_FILE`
+    digests: dict[str, dict[str, bytes]] = field(default_factory=dict)
+
+    def hex(self, plan: str, algorithm: str) -> str | None:
+        d = self.digests.get(plan, {}).get(canonical(algorithm))
+        return d.hex() if d is not None else None
+
+
+class _Lane:
+    __slots__ = ("algorithm", "h", "plan", "ranges")
+
+    def __init__(self, plan: str, algorithm: str, ranges: Sequence[tuple[int, int]]) -> None:
+        self.plan = plan
+        self.algorithm = algorithm
+        self.h: Any = new_hash(algorithm)
+        self.ranges = ranges
+
+    def feed(self, chunk: bytes, pos: int) -> None:
+        end = pos + len(chunk)
+        view = memoryview(chunk)
+        for a, b in self.ranges:
+            if b <= pos:
+                continue
+            if a >= end:
+                break
+            self.h.update(view[max(a, pos) - pos : min(b, end) - pos])
+
+
+def hash_file(
+    f: BinaryIO,
+    size: int,
+    plans: Mapping[str, tuple[HashPlan, Iterable[str]]],
+    *,
+    whole_file: Iterable[str] = ("sha1", "sha256"),
+) -> FileHashes:
+    """Hash ``f`` once: the whole file in ``whole_file`` algorithms, and each named plan in
+    its algorithms."""
+    lanes: list[_Lane] = [_Lane(WHOLE_FILE, canonical(a), ((0, size),)) for a in whole_file]
+    paddings: dict[str, int] = {}
+    for key, (plan, algs) in plans.items():
+        paddings[key] = plan.padding
+        seen: set[str] = set()
+        for a in algs:
+            c = canonical(a)
+            if c not in seen:
+                seen.add(c)
+                lanes.append(_Lane(key, c, plan.ranges))
+    f.seek(0)
+    pos = 0
+    workers = min(len(lanes), os.cpu_count() or 1)
+    if len(lanes) > 1 and workers > 1 and size >= _PARALLEL_MIN:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hash") as pool:
+            chunk = f.read(_CHUNK)
+            while chunk:
+                futures = [pool.submit(lane.feed, chunk, pos) for lane in lanes]
+                pos += len(chunk)
+                chunk = f.read(_CHUNK)  # read ahead while the lanes hash
+                for fut in futures:
+                    fut.result()
+    else:
+        while True:
+            chunk = f.read(_CHUNK)
+            if not chunk:
+                break
+            for lane in lanes:
+                lane.feed(chunk, pos)
+            pos += len(chunk)
+    result = FileHashes(pos)
+    for lane in lanes:
+        pad = paddings.get(lane.plan, 0)
+        if pad:
+            lane.h.update(b"\x00" * pad)
+        result.digests.setdefault(lane.plan, {})[lane.algorithm] = lane.h.digest()
+    return result

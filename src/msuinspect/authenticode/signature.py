@@ -1,0 +1,399 @@
+"""Authenticode signatures: the primary SignerInfo and every nested one, each verified.
+
+:func:`collect` walks a SignedData and its nested signatures (unauthenticated attribute
+1.3.6.1.4.1.311.2.4.1 of a SignerInfo, to any depth, in order) without checking anything,
+so the caller knows which digest algorithms to compute. :func:`verify` then checks each one
+against the digests computed over the file: the signed digest, the messageDigest attribute,
+the signature, the timestamps, and the chain at the right moment.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hmac
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from asn1crypto import cms, x509
+
+from msuinspect.authenticode.algorithms import Strength, canonical, weakest
+from msuinspect.authenticode.certs import CertInfo, describe
+from msuinspect.authenticode.signer import check_signer, signed_attribute
+from msuinspect.authenticode.timestamps import (
+    TimestampResult,
+    legacy_countersignature,
+    rfc3161_token,
+)
+from msuinspect.authenticode.trust import ChainResult, TrustStore
+from msuinspect.cms import oids
+from msuinspect.cms.der import DerError
+from msuinspect.cms.signed_data import SignedDataView, parse_signed_data
+from msuinspect.cms.spc import SpcIndirectDataContent, SpcSpOpusInfo, spc_link_text, spc_string_text
+from msuinspect.findings import Finding, Severity
+
+LAYER = "authenticode"
+#: nested signatures followed at most (hostile input)
+MAX_SIGNATURES = 64
+
+_KNOWN_UNSIGNED = {
+    oids.SPC_NESTED_SIGNATURE,
+    oids.SPC_RFC3161_TIMESTAMP,
+    oids.PKCS9_COUNTERSIGNATURE,
+}
+_KNOWN_SIGNED = {
+    oids.PKCS9_CONTENT_TYPE,
+    oids.PKCS9_MESSAGE_DIGEST,
+    oids.PKCS9_SIGNING_TIME,
+    oids.SPC_STATEMENT_TYPE,
+    oids.SPC_SP_OPUS_INFO,
+    oids.CMS_ALGORITHM_PROTECTION,
+    oids.MS_JAVA_SOMETHING,
+    oids.MS_SEAL,
+}
+
+
+@dataclass(slots=True)
+class ParsedSignature:
+    """One SignerInfo with its SignedData, before verification."""
+
+    index: int
+    parent: int | None
+    view: SignedDataView
+    signer_info: cms.SignerInfo
+    #: SpcIndirectDataContent, None for catalogs and other content
+    indirect: SpcIndirectDataContent | None
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def nested(self) -> bool:
+        return self.parent is not None
+
+    @property
+    def file_digest_algorithm(self) -> str | None:
+        if self.indirect is None:
+            return None
+        return canonical(self.indirect["message_digest"]["digest_algorithm"]["algorithm"].native)
+
+    @property
+    def signed_digest(self) -> bytes | None:
+        if self.indirect is None:
+            return None
+        return bytes(self.indirect["message_digest"]["digest"].native)
+
+    @property
+    def subject_type(self) -> str | None:
+        if self.indirect is None:
+            return None
+        return str(self.indirect["data"]["type"].dotted)
+
+
+@dataclass(slots=True)
+class AuthenticodeSignature:
+    """Everything known about one signature, verified."""
+
+    index: int
+    nested: bool
+    parent: int | None
+    content_type: str
+    subject_type: str | None  #: SPC_PE_IMAGE_DATA, SPC_CAB_DATA... (None for catalogs)
+    digest_algorithm: str  #: the file-digest algorithm (the signer's for catalogs)
+    signed_digest: str | None  #: hex
+    computed_digest: str | None  #: hex
+    digest_valid: bool | None
+    signer_digest_algorithm: str
+    signature_algorithm: str
+    message_digest_valid: bool | None
+    signature_valid: bool | None
+    legacy_bare_digest: bool
+    signer: CertInfo | None
+    certificates: tuple[CertInfo, ...]
+    chain: ChainResult | None
+    validated_at: _dt.datetime | None
+    validated_at_timestamp: bool
+    timestamps: tuple[TimestampResult, ...]
+    program_name: str | None
+    more_info_url: str | None
+    signed_attributes: tuple[str, ...]
+    unknown_unsigned_attributes: tuple[str, ...]
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def trusted(self) -> bool:
+        return bool(
+            self.digest_valid is not False
+            and self.signature_valid
+            and self.message_digest_valid is not False
+            and self.chain is not None
+            and self.chain.trusted
+        )
+
+    @property
+    def trust_anchor(self) -> CertInfo | None:
+        return self.chain.anchor if self.chain is not None else None
+
+    @property
+    def timestamp(self) -> TimestampResult | None:
+        valid = [t for t in self.timestamps if t.valid]
+        if valid:
+            return valid[0]
+        return self.timestamps[0] if self.timestamps else None
+
+    @property
+    def strength(self) -> Strength:
+        """sha2 / sha1 / weak: the weaker of the file digest and the signer's digest."""
+        return weakest(self.digest_algorithm, self.signer_digest_algorithm)
+
+
+def _attr_values(attrs: cms.CMSAttributes | None, oid: str) -> list[object]:
+    if not attrs:
+        return []
+    out: list[object] = []
+    for a in attrs:
+        if a["type"].dotted == oid:
+            out.extend(a["values"])
+    return out
+
+
+def collect(blob: bytes) -> tuple[list[ParsedSignature], SignedDataView]:
+    """The primary signature(s) of ``blob`` and every nested one, depth first, in order."""
+    view = parse_signed_data(blob)
+    found: list[ParsedSignature] = []
+    _collect_view(view, None, found)
+    return found, view
+
+
+def _collect_view(view: SignedDataView, parent: int | None, found: list[ParsedSignature]) -> None:
+    indirect: SpcIndirectDataContent | None = None
+    errors: list[str] = []
+    if view.content_type == oids.SPC_INDIRECT_DATA:
+        try:
+            indirect = SpcIndirectDataContent.load(view.content_tlv, strict=True)
+            indirect["message_digest"]["digest"].native  # noqa: B018 - parse now
+        except (ValueError, TypeError) as exc:
+            errors.append(f"SpcIndirectDataContent cannot be parsed: {exc}")
+            indirect = None
+    for si in view.signer_infos:
+        if len(found) >= MAX_SIGNATURES:
+            return
+        ps = ParsedSignature(len(found), parent, view, si, indirect, list(errors))
+        found.append(ps)
+        for value in _attr_values(si["unsigned_attrs"], oids.SPC_NESTED_SIGNATURE):
+            try:
+                nested_view = parse_signed_data(value.dump())  # type: ignore[attr-defined]
+            except (DerError, ValueError, TypeError) as exc:
+                ps.errors.append(f"a nested signature cannot be parsed: {exc}")
+                continue
+            _collect_view(nested_view, ps.index, found)
+
+
+def verify(
+    parsed: ParsedSignature,
+    computed: Callable[[str], bytes | None],
+    trust: TrustStore,
+    as_of: _dt.datetime,
+) -> AuthenticodeSignature:
+    """Verify one collected signature. ``computed(algorithm)`` returns the digest of the
+    signed bytes in that algorithm (None when the format has no file digest)."""
+    view = parsed.view
+    si = parsed.signer_info
+    findings: list[Finding] = []
+
+    def note(code: str, sev: Severity, msg: str, **ev: object) -> None:
+        findings.append(
+            Finding(
+                code,
+                sev,
+                f"signature #{parsed.index}: {msg}",
+                LAYER,
+                evidence={"signature": parsed.index, **ev},
+            )
+        )
+
+    for err in parsed.errors:
+        note("unparsed-signature", Severity.ERROR, err)
+    check = check_signer(si, view.content_body, view.certificates)
+    # the file digest
+    file_alg = parsed.file_digest_algorithm
+    signed = parsed.signed_digest
+    comp: bytes | None = None
+    digest_valid: bool | None
+    if file_alg is not None and signed is not None:
+        try:
+            comp = computed(file_alg)
+        except ValueError as exc:
+            note("unparsed-signature", Severity.ERROR, f"digest {file_alg} unsupported: {exc}")
+        digest_valid = None if comp is None else hmac.compare_digest(comp, signed)
+        if digest_valid is False:
+            note(
+                "digest-mismatch",
+                Severity.ERROR,
+                f"the file's {file_alg.upper()} digest {comp.hex() if comp else ''} differs "
+                f"from the signed one {signed.hex()}",
+                algorithm=file_alg,
+            )
+    else:
+        # catalogs and other content: the signature covers the content itself
+        digest_valid = check.message_digest_valid
+        if digest_valid is False:
+            note(
+                "digest-mismatch",
+                Severity.ERROR,
+                "the signed messageDigest does not match the content",
+            )
+    if check.message_digest_valid is False and file_alg is not None:
+        note(
+            "signature-invalid",
+            Severity.ERROR,
+            "the messageDigest attribute does not match the SpcIndirectDataContent",
+        )
+    if check.signature_valid is False:
+        note("signature-invalid", Severity.ERROR, check.error or "the signature does not verify")
+    elif check.signature_valid is None:
+        note(
+            "signature-invalid", Severity.ERROR, check.error or "the signature could not be checked"
+        )
+    if check.legacy_bare_digest:
+        note(
+            "legacy-signature-format",
+            Severity.INFO,
+            "the RSA signature is over a bare digest, without DigestInfo",
+        )
+
+    # timestamps
+    sig_value = bytes(si["signature"].native)
+    stamps: list[TimestampResult] = []
+    for cs in _attr_values(si["unsigned_attrs"], oids.PKCS9_COUNTERSIGNATURE):
+        stamps.append(legacy_countersignature(cs, sig_value, view.certificates, trust))
+    for tok in _attr_values(si["unsigned_attrs"], oids.SPC_RFC3161_TIMESTAMP):
+        stamps.append(rfc3161_token(tok.dump(), sig_value, view.certificates, trust))  # type: ignore[attr-defined]
+    for t in stamps:
+        if not t.valid:
+            why = t.error or (t.chain.error if t.chain is not None and t.chain.error else "")
+            note(
+                "timestamp-invalid",
+                Severity.WARNING,
+                f"{t.kind} timestamp{f' of {t.time:%Y-%m-%d %H:%M:%S}Z' if t.time else ''} "
+                f"is not valid{': ' + why if why else ''}",
+            )
+        elif t.chain is not None and t.chain.weak_hashes:
+            note(
+                "weak-digest",
+                Severity.WARNING,
+                f"the timestamp chain uses {', '.join(t.chain.weak_hashes).upper()}",
+            )
+    good = [t for t in stamps if t.valid and t.time is not None]
+
+    # the chain, at the timestamp time when there is a valid timestamp
+    chain: ChainResult | None = None
+    moment = good[0].time if good else as_of
+    assert moment is not None
+    if check.certificate is not None:
+        chain = trust.validate(check.certificate, view.certificates, moment, "code_signing")
+        if not chain.trusted:
+            kind = chain.error_kind
+            if kind == "untrusted-root":
+                note("untrusted-root", Severity.ERROR, f"no chain to a trusted root: {chain.error}")
+            elif kind == "expired" and not good:
+                note(
+                    "expired-no-timestamp",
+                    Severity.ERROR,
+                    f"a certificate has expired at {moment:%Y-%m-%d} and there is no valid "
+                    f"timestamp: {chain.error}",
+                )
+            elif kind == "no-usage":
+                note("no-code-signing-usage", Severity.ERROR, chain.error or "")
+            else:
+                note("chain-invalid", Severity.ERROR, f"the chain is not valid: {chain.error}")
+        elif chain.weak_hashes:
+            note(
+                "weak-digest",
+                Severity.WARNING,
+                f"the certificate chain uses {', '.join(chain.weak_hashes).upper()}",
+                algorithms=list(chain.weak_hashes),
+            )
+
+    # strength of the signature itself
+    algs = [a for a in (file_alg, check.digest_algorithm) if a]
+    if any(a in ("md5", "md2") for a in algs):
+        note(
+            "weak-digest",
+            Severity.WARNING,
+            f"the signature uses {'/'.join(a.upper() for a in algs)}",
+            algorithms=algs,
+        )
+
+    # attributes
+    program = url = None
+    opus = signed_attribute(si, oids.SPC_SP_OPUS_INFO)
+    if opus is not None:
+        try:
+            info = SpcSpOpusInfo.load(opus.dump())  # type: ignore[attr-defined]
+            if info["program_name"]:
+                program = spc_string_text(info["program_name"])
+            if info["more_info"]:
+                url = spc_link_text(info["more_info"])
+        except (ValueError, TypeError):
+            pass
+    signed_names = tuple(
+        oids.ATTRIBUTE_NAMES.get(a["type"].dotted, a["type"].dotted)
+        for a in si["signed_attrs"] or []
+    )
+    unknown = tuple(
+        a["type"].dotted
+        for a in si["unsigned_attrs"] or []
+        if a["type"].dotted not in _KNOWN_UNSIGNED
+    )
+    for oid in unknown:
+        note(
+            "unknown-unauthenticated-attribute",
+            Severity.WARNING,
+            f"unauthenticated attribute {oid} is not understood (it is not covered by the "
+            "signature)",
+            oid=oid,
+        )
+    return AuthenticodeSignature(
+        index=parsed.index,
+        nested=parsed.nested,
+        parent=parsed.parent,
+        content_type=view.content_type,
+        subject_type=parsed.subject_type,
+        digest_algorithm=file_alg or check.digest_algorithm,
+        signed_digest=signed.hex() if signed is not None else None,
+        computed_digest=comp.hex() if comp is not None else None,
+        digest_valid=digest_valid,
+        signer_digest_algorithm=check.digest_algorithm,
+        signature_algorithm=check.signature_algorithm,
+        message_digest_valid=check.message_digest_valid,
+        signature_valid=check.signature_valid,
+        legacy_bare_digest=check.legacy_bare_digest,
+        signer=describe(check.certificate) if check.certificate is not None else None,
+        certificates=tuple(describe(c) for c in view.certificates),
+        chain=chain,
+        validated_at=moment,
+        validated_at_timestamp=bool(good),
+        timestamps=tuple(stamps),
+        program_name=program,
+        more_info_url=url,
+        signed_attributes=signed_names,
+        unknown_unsigned_attributes=unknown,
+        findings=findings,
+    )
+
+
+def needed_algorithms(parsed: Sequence[ParsedSignature]) -> list[str]:
+    out: list[str] = []
+    for p in parsed:
+        a = p.file_digest_algorithm
+        if a and a not in out:
+            out.append(a)
+    return out
+
+
+__all__ = [
+    "AuthenticodeSignature",
+    "ParsedSignature",
+    "collect",
+    "needed_algorithms",
+    "verify",
+    "x509",
+]

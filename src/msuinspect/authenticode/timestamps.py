@@ -1,0 +1,124 @@
+"""Timestamps on a signature: the legacy Authenticode countersignature (PKCS#9
+counterSignature, 1.2.840.113549.1.9.6) and the RFC 3161 token Microsoft stores as
+unauthenticated attribute 1.3.6.1.4.1.311.3.3.1. Both bind a time to the digest of the
+signer's signature value."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hmac
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from asn1crypto import cms, tsp, x509
+
+from msuinspect.authenticode.algorithms import canonical, new_hash
+from msuinspect.authenticode.certs import CertInfo, describe
+from msuinspect.authenticode.signer import check_signer, signing_time
+from msuinspect.authenticode.trust import ChainResult, TrustStore
+from msuinspect.cms.der import DerError
+from msuinspect.cms.signed_data import parse_signed_data
+
+
+@dataclass(frozen=True, slots=True)
+class TimestampResult:
+    kind: str  #: ``rfc3161`` or ``legacy``
+    time: _dt.datetime | None
+    digest_algorithm: str  #: the algorithm of the imprint over the signature value
+    imprint_valid: bool  #: the timestamp is over this signature's value
+    signature_valid: bool | None  #: the timestamp authority's signature verifies
+    signer: CertInfo | None
+    chain: ChainResult | None
+    error: str | None
+
+    @property
+    def valid(self) -> bool:
+        return (
+            self.time is not None
+            and self.imprint_valid
+            and bool(self.signature_valid)
+            and self.chain is not None
+            and self.chain.trusted
+        )
+
+
+def legacy_countersignature(
+    cs: cms.SignerInfo,
+    signature_value: bytes,
+    certificates: Sequence[x509.Certificate],
+    trust: TrustStore,
+) -> TimestampResult:
+    check = check_signer(cs, signature_value, certificates)
+    when = signing_time(cs)
+    time = when if isinstance(when, _dt.datetime) else None
+    chain = None
+    if check.certificate is not None and time is not None:
+        chain = trust.validate(check.certificate, certificates, time, "time_stamping")
+    error = check.error
+    if time is None and error is None:
+        error = "the countersignature has no signing time"
+    return TimestampResult(
+        kind="legacy",
+        time=time,
+        digest_algorithm=check.digest_algorithm,
+        imprint_valid=bool(check.message_digest_valid),
+        signature_valid=check.signature_valid,
+        signer=describe(check.certificate) if check.certificate is not None else None,
+        chain=chain,
+        error=error,
+    )
+
+
+def rfc3161_token(
+    token: bytes, signature_value: bytes, outer_certs: Sequence[x509.Certificate], trust: TrustStore
+) -> TimestampResult:
+    try:
+        view = parse_signed_data(token)
+        tst = tsp.TSTInfo.load(view.content_body)
+        imprint = tst["message_imprint"]
+        alg = canonical(imprint["hash_algorithm"]["algorithm"].native)
+        hashed = imprint["hashed_message"].native
+        gen_time = tst["gen_time"].native
+    except (DerError, ValueError, TypeError, KeyError) as exc:
+        return TimestampResult(
+            "rfc3161",
+            None,
+            "unknown",
+            False,
+            None,
+            None,
+            None,
+            f"the RFC 3161 token cannot be parsed: {exc}",
+        )
+    h = new_hash(alg)
+    h.update(signature_value)
+    imprint_ok = hmac.compare_digest(h.digest(), hashed)
+    if not view.signer_infos:
+        return TimestampResult(
+            "rfc3161",
+            gen_time,
+            alg,
+            imprint_ok,
+            None,
+            None,
+            None,
+            "the RFC 3161 token has no signer",
+        )
+    pool = [*view.certificates, *outer_certs]
+    check = check_signer(view.signer_infos[0], view.content_body, pool)
+    chain = None
+    if check.certificate is not None and isinstance(gen_time, _dt.datetime):
+        chain = trust.validate(check.certificate, pool, gen_time, "time_stamping")
+    error = check.error
+    if not imprint_ok:
+        error = "the timestamp is not over this signature (message imprint mismatch)"
+    return TimestampResult(
+        kind="rfc3161",
+        time=gen_time if isinstance(gen_time, _dt.datetime) else None,
+        digest_algorithm=alg,
+        imprint_valid=imprint_ok,
+        signature_valid=check.signature_valid and bool(check.message_digest_valid),
+        signer=describe(check.certificate) if check.certificate is not None else None,
+        chain=chain,
+        error=error,
+    )

@@ -132,3 +132,65 @@ def test_extract_selected_members(tmp_path: Path) -> None:
         "Windows6.0-KB9999901-x64-pkgProperties.txt",
         "Windows6.0-KB9999901-x64.cab/update.mum",
     ]
+
+
+def test_inspect_json_shape() -> None:
+    r = run(
+        "inspect",
+        "--json",
+        "--trust-root",
+        str(FIXTURES / "pki/root_ca.pem"),
+        str(SAMPLE),
+        str(FIXTURES / "pe/signed_dual.exe"),
+        str(FIXTURES / "cat/test_v1.cat"),
+    )
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["schema"] == "msuinspect.inspect/1"
+    msu, pe, cat = doc["files"]
+    for f in (msu, pe, cat):
+        for key in ("path", "kind", "sha1", "sha256", "size", "error", "signatures", "findings"):
+            assert key in f
+        for s in f["signatures"]:
+            for key in (
+                "index",
+                "nested",
+                "digest_algorithm",
+                "digest_valid",
+                "signature_valid",
+                "signer",
+                "chain",
+                "trusted",
+                "trust_anchor",
+                "timestamp",
+            ):
+                assert key in s
+    assert msu["kind"] == "msu" and pe["kind"] == "pe" and cat["kind"] == "catalog"
+    assert [s["digest_algorithm"] for s in msu["signatures"]] == ["sha1", "sha256"]
+    assert [s["nested"] for s in msu["signatures"]] == [False, True]
+    assert all(s["trusted"] for f in (msu, pe, cat) for s in f["signatures"])
+    assert msu["signing"] == "dual-sha1-primary"
+    assert pe["signatures"][0]["trust_anchor"]["subject"].startswith("CN=msuinspect TEST Root CA")
+
+
+def test_inspect_reports_tampering_as_finding_not_error() -> None:
+    r = run("inspect", "--json", str(FIXTURES / "cab/tampered_signed_sha256.cab"))
+    assert r.returncode == 0
+    (f,) = json.loads(r.stdout)["files"]
+    codes = {x["code"] for x in f["findings"]}
+    assert {"digest-mismatch", "untrusted-root"} <= codes
+    assert f["signatures"][0]["digest_valid"] is False
+
+
+def test_inspect_as_of_and_bad_date() -> None:
+    ok = run(
+        "inspect",
+        "--as-of",
+        "2015-06-01",
+        "--trust-root",
+        str(FIXTURES / "pki/root_ca.pem"),
+        str(FIXTURES / "cab/signed_expired_no_ts.cab"),
+    )
+    assert ok.returncode == 0 and "trusted yes" in ok.stdout
+    bad = run("inspect", "--as-of", "yesterday", str(SAMPLE))
+    assert bad.returncode == 2

@@ -66,7 +66,7 @@ def name_text(name: x509.Name) -> str:
 def _hash_algo(cert: x509.Certificate) -> str:
     try:
         return str(cert["signature_algorithm"].hash_algo)
-    except (ValueError, KeyError):
+    except Exception:
         return "unknown"
 
 
@@ -79,7 +79,7 @@ def _key_text(cert: x509.Certificate) -> str:
         if algo == "ec":
             return f"EC {pk.curve[1]}"
         return f"{algo.upper()} {pk.bit_size}"
-    except (ValueError, TypeError, KeyError):
+    except Exception:
         return "unknown"
 
 
@@ -88,8 +88,8 @@ def describe(cert: x509.Certificate) -> CertInfo:
     tbs = cert["tbs_certificate"]
     try:
         sig_algo = str(cert["signature_algorithm"].signature_algo)
-    except ValueError:
-        sig_algo = cert["signature_algorithm"]["algorithm"].dotted
+    except Exception:
+        sig_algo = str(cert["signature_algorithm"]["algorithm"].dotted)
     try:
         eku = tuple(str(u) for u in (cert.extended_key_usage_value.native or []))
     except (ValueError, TypeError, AttributeError):

@@ -33,6 +33,8 @@ from msuinspect.findings import Finding, Severity
 from msuinspect.source import FileSource
 
 LAYER = "authenticode"
+#: APPX/MSIX signature files (.p7x) are a PKCS#7 blob after this 4-byte magic
+_P7X_MAGIC = b"PKCX"
 #: a detached signature or catalog larger than this is not read into memory
 MAX_BLOB = 256 * 1024 * 1024
 
@@ -96,7 +98,7 @@ def sniff(head: bytes) -> FileKind:
         return FileKind.CAB
     if head[:2] == b"MZ":
         return FileKind.PE
-    if head[:1] == b"\x30":
+    if head[:1] == b"\x30" or head[:4] == _P7X_MAGIC:
         return FileKind.PKCS7
     return FileKind.UNKNOWN
 
@@ -294,15 +296,28 @@ def _pkcs7(
         raise InputError(f"{report.size}-byte PKCS#7 file is larger than {MAX_BLOB}")
     with open(path, "rb") as f:
         blob = f.read()
+    base = 0
+    if blob[:4] == _P7X_MAGIC:
+        blob, base = blob[4:], 4
     try:
         der.header(blob)
     except DerError:
         report.kind = FileKind.UNKNOWN
         _hash_only(path, report, file_hashes)
         return
-    parsed = _parse_blob(blob, report, 0)
+    parsed = _parse_blob(blob, report, base)
     if parsed and parsed[0].view.content_type == oids.MS_CTL:
         report.kind = FileKind.CATALOG
+    elif parsed and parsed[0].file_digest_algorithm is not None:
+        report.findings.append(
+            Finding(
+                "detached-signature",
+                Severity.INFO,
+                "a detached Authenticode signature: the file it signs is not here, so its "
+                "digest cannot be checked",
+                LAYER,
+            )
+        )
     elif not parsed:
         # a SignedData with no signers (an unsigned catalog) or not PKCS#7 at all
         try:

@@ -57,7 +57,7 @@ def analyse(name: str, index: int, *, valid_encoding: bool = True) -> tuple[froz
     """(:func:`classify`, :func:`sanitise`) of a name, with a fast path for plain names."""
     if (
         valid_encoding
-        and len(name) <= _MAX_SEGMENT - 2
+        and len(name) <= _MAX_SEGMENT
         and _PLAIN.fullmatch(name)
         and not _DEVICE_SEGMENT.search(name)
     ):
@@ -116,6 +116,12 @@ def classify(name: str, *, valid_encoding: bool = True) -> frozenset[str]:
     return frozenset(flags)
 
 
+def _truncate(segment: str, limit: int) -> str:
+    while len(segment.encode("utf-8", errors="surrogatepass")) > limit:
+        segment = segment[:-1]
+    return segment
+
+
 def _is_device(segment: str) -> bool:
     base = segment.split(".", 1)[0].rstrip(" ").upper()
     return base in DEVICE_NAMES
@@ -141,15 +147,18 @@ def sanitise(name: str, index: int) -> str:
             continue
         seg = _CONTROL.sub("_", seg)
         seg = _RESERVED.sub("_", seg)
-        # shorten first (leaving room for the two characters added below), so that the
-        # Windows rules applied next hold for the final name
-        while len(seg.encode("utf-8", errors="surrogatepass")) > _MAX_SEGMENT - 2:
-            seg = seg[:-1]
-        stripped = seg.rstrip(". ")
-        if stripped != seg:
-            seg = stripped + "_"
-        if _is_device(seg):
-            seg = "_" + seg
+        # apply the length limit and the Windows rules until none changes the segment, so
+        # that shortening can never bring back a trailing dot/space or a device name
+        while True:
+            seg = _truncate(seg, _MAX_SEGMENT)
+            stripped = seg.rstrip(". ")
+            if stripped != seg:
+                seg = stripped + "_"
+                continue
+            if _is_device(seg):
+                seg = "_" + seg
+                continue
+            break
         out.append(seg)
     if not out:
         return f"_unnamed_{index}"

@@ -9,6 +9,8 @@ SPC_STATEMENT_TYPE = "1.3.6.1.4.1.311.2.1.11"
 SPC_SP_OPUS_INFO = "1.3.6.1.4.1.311.2.1.12"
 SPC_PE_IMAGE_DATA = "1.3.6.1.4.1.311.2.1.15"
 SPC_CAB_DATA = "1.3.6.1.4.1.311.2.1.25"
+#: the data type Microsoft's own cabinet signatures use (an SpcLink)
+SPC_LINK = "1.3.6.1.4.1.311.2.1.28"
 SPC_SIPINFO = "1.3.6.1.4.1.311.2.1.30"
 SPC_NESTED_SIGNATURE = "1.3.6.1.4.1.311.2.4.1"
 SPC_RFC3161_TIMESTAMP = "1.3.6.1.4.1.311.3.3.1"

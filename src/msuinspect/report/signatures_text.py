@@ -16,6 +16,8 @@ Emit = Callable[[str], None]
 _SUBJECTS = {
     oids.SPC_PE_IMAGE_DATA: "PE image",
     oids.SPC_CAB_DATA: "cabinet / flat file",
+    oids.SPC_LINK: "cabinet (SpcLink)",
+    oids.SPC_SIPINFO: "SIP-defined content",
 }
 
 

@@ -1,0 +1,1 @@
+"""Package data: trust anchors and other files that are not code."""

@@ -188,3 +188,19 @@ def test_manifest_negatives_get_the_matching_finding(rel: str) -> None:
     if NEGATIVES[rel] != "weak-digest":
         # MD5 is reported as weak, not rejected: whether a host accepts it is a verdict
         assert not all(s.trusted for s in ours.signatures)
+
+
+@pytest.mark.parametrize(
+    ("rel", "code"),
+    [
+        ("pe/uthenticode_32_pegoat-authenticode_duplicated.exe", "pe-multiple-certificates"),
+        ("pe/authenticodelint_wintrustpadded.ex_", "signature-trailing-data"),
+    ],
+)
+def test_odd_certificate_tables_are_findings_not_errors(rel: str, code: str) -> None:
+    if corpus_dir() is None:
+        pytest.skip("corpus absent")
+    ours = _ours(rel)
+    assert ours.error is None
+    assert ours.signatures, "the signature is still read"
+    assert code in {f.code for f in ours.findings}

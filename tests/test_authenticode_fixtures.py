@@ -17,6 +17,7 @@ from msuinspect.authenticode.inspect import FileKind, FileReport, Signing, inspe
 from msuinspect.authenticode.pe import parse_pe
 from msuinspect.authenticode.trust import TrustStore, load_certificates
 from msuinspect.cab import Cabinet
+from msuinspect.source import FileSource
 
 from conftest import FIXTURES
 
@@ -201,8 +202,7 @@ PE = FIXTURES / "pe/signed_dual.exe"
 
 
 def _pe_positions() -> tuple[list[int], list[int]]:
-    size = PE.stat().st_size
-    lay = parse_pe(str(PE), size, b"")
+    lay = parse_pe(FileSource(PE))
     plan = lay.hash_plan()
     covered = [p for a, b in plan.ranges for p in range(a, b)]
     excluded = [lay.checksum_offset + i for i in range(4)]

@@ -194,3 +194,21 @@ def test_inspect_as_of_and_bad_date() -> None:
     assert ok.returncode == 0 and "trusted yes" in ok.stdout
     bad = run("inspect", "--as-of", "yesterday", str(SAMPLE))
     assert bad.returncode == 2
+
+
+def test_inspect_recursive_reports_every_layer() -> None:
+    r = run(
+        "inspect", "-r", "--json", "--trust-root", str(FIXTURES / "pki/root_ca.pem"), str(SAMPLE)
+    )
+    assert r.returncode == 0, r.stderr
+    files = json.loads(r.stdout)["files"]
+    by_path = {f["path"].split("!/", 1)[-1] if "!/" in f["path"] else "": f for f in files}
+    outer = by_path[""]
+    assert outer["kind"] == "msu"
+    inner = by_path["Windows6.0-KB9999901-x64.cab"]
+    assert inner["kind"] == "cab" and inner["signing"] == "dual-sha1-primary"
+    cat = by_path["Windows6.0-KB9999901-x64.cab!/update.cat"]
+    assert cat["kind"] == "catalog" and cat["signatures"][0]["trusted"]
+    dll = next(f for p, f in by_path.items() if p.endswith("sample.dll"))
+    assert dll["kind"] == "pe" and dll["signatures"][0]["digest_valid"] is True
+    assert all(s["trusted"] for f in files for s in f["signatures"])

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import click
 
 from msuinspect import __version__
+from msuinspect.authenticode.deep import inspect_deep
 from msuinspect.authenticode.inspect import inspect_file
 from msuinspect.authenticode.trust import TrustStore, load_certificates
 from msuinspect.cab.codecs.base import Codec, codecs_by_key, default_codecs
@@ -317,12 +318,19 @@ def _parse_as_of(text: str | None) -> _dt.datetime:
     is_flag=True,
     help="skip the whole-file SHA-1/SHA-256 (compute only the digests the signatures need)",
 )
+@click.option(
+    "-r",
+    "--recursive",
+    is_flag=True,
+    help="also inspect every cabinet, catalog and PE file inside a cabinet or MSU",
+)
 def inspect_cmd(
     files: tuple[str, ...],
     as_json: bool,
     trust_roots: tuple[str, ...],
     as_of: str | None,
     signatures_only: bool,
+    recursive: bool,
 ) -> None:
     """Show and verify every Authenticode signature of cabinets, MSUs, catalogs and PE files."""
     moment = _parse_as_of(as_of)
@@ -336,19 +344,23 @@ def inspect_cmd(
     lines: list[str] = []
     for path in files:
         try:
-            rep = inspect_file(path, trust, as_of=moment, file_hashes=not signatures_only)
+            if recursive:
+                reps = inspect_deep(path, trust, as_of=moment, file_hashes=not signatures_only)
+            else:
+                reps = [inspect_file(path, trust, as_of=moment, file_hashes=not signatures_only)]
         except Exception as exc:
             if _debug():
                 raise
             _error(path, exc)
             status = EXIT_INTERNAL
             continue
-        reports.append(rep)
-        if rep.error is not None:
-            _error(path, rep.error)
-            status = max(status, EXIT_FAILED)
-        if not as_json:
-            signatures_text.render_file(rep, lines.append)
+        for rep in reps:
+            reports.append(rep)
+            if rep.error is not None:
+                _error(rep.path, rep.error)
+                status = max(status, EXIT_FAILED)
+            if not as_json:
+                signatures_text.render_file(rep, lines.append)
     if as_json:
         click.echo(json.dumps(signatures_json.inspect_dict(reports, trust, moment), indent=2))
     else:

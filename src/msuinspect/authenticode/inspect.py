@@ -28,9 +28,10 @@ from msuinspect.authenticode.trust import TrustStore
 from msuinspect.cab.cabinet import Cabinet
 from msuinspect.cms import der, oids
 from msuinspect.cms.der import DerError
+from msuinspect.cms.signed_data import parse_signed_data
 from msuinspect.errors import InputError, MsuInspectError
 from msuinspect.findings import Finding, Severity
-from msuinspect.source import FileSource
+from msuinspect.source import ByteSource, FileSource
 
 LAYER = "authenticode"
 #: APPX/MSIX signature files (.p7x) are a PKCS#7 blob after this 4-byte magic
@@ -112,11 +113,23 @@ def inspect_file(
 ) -> FileReport:
     """Inspect the signatures of one file; never raises for a bad file (see ``error``)."""
     path = os.fspath(path)
-    as_of = as_of or _dt.datetime.now(_dt.UTC)
     try:
         source = FileSource(path)
     except MsuInspectError as exc:
         return FileReport(path, FileKind.UNKNOWN, 0, error=exc)
+    return inspect_source(source, trust, as_of=as_of, file_hashes=file_hashes)
+
+
+def inspect_source(
+    source: ByteSource,
+    trust: TrustStore,
+    *,
+    as_of: _dt.datetime | None = None,
+    file_hashes: bool = True,
+) -> FileReport:
+    """Inspect the signatures of a file, an in-memory blob or a cabinet member."""
+    path = source.display_name
+    as_of = as_of or _dt.datetime.now(_dt.UTC)
     report = FileReport(path, FileKind.UNKNOWN, source.size)
     try:
         with source.open() as f:
@@ -125,11 +138,11 @@ def inspect_file(
         if report.kind is FileKind.CAB:
             _cabinet(source, report, trust, as_of, file_hashes)
         elif report.kind is FileKind.PE:
-            _pe(path, report, trust, as_of, file_hashes)
+            _pe(source, report, trust, as_of, file_hashes)
         elif report.kind is FileKind.PKCS7:
-            _pkcs7(path, report, trust, as_of, file_hashes)
+            _pkcs7(source, report, trust, as_of, file_hashes)
         else:
-            _hash_only(path, report, file_hashes)
+            _hash_only(source, report, file_hashes)
             report.findings.append(
                 Finding(
                     "unknown-format",
@@ -163,11 +176,14 @@ def _verify_all(
 
 
 def _run_hashes(
-    path: str, size: int, plan: HashPlan | None, algorithms: list[str], file_hashes: bool
+    source: ByteSource,
+    plan: HashPlan | None,
+    algorithms: list[str],
+    file_hashes: bool,
 ) -> tuple[dict[str, bytes], dict[str, bytes]]:
     plans = {"authenticode": (plan, algorithms)} if plan is not None and algorithms else {}
-    with open(path, "rb") as f:
-        res = hash_file(f, size, plans, whole_file=("sha1", "sha256") if file_hashes else ())
+    with source.open() as f:
+        res = hash_file(f, source.size, plans, whole_file=("sha1", "sha256") if file_hashes else ())
     return res.digests.get("authenticode", {}), res.digests.get(WHOLE_FILE, {})
 
 
@@ -178,13 +194,13 @@ def _set_file_hashes(report: FileReport, whole: dict[str, bytes]) -> None:
         report.sha256 = whole["sha256"].hex()
 
 
-def _hash_only(path: str, report: FileReport, file_hashes: bool) -> None:
-    _ad, whole = _run_hashes(path, report.size, None, [], file_hashes)
+def _hash_only(source: ByteSource, report: FileReport, file_hashes: bool) -> None:
+    _ad, whole = _run_hashes(source, None, [], file_hashes)
     _set_file_hashes(report, whole)
 
 
 def _cabinet(
-    source: FileSource,
+    source: ByteSource,
     report: FileReport,
     trust: TrustStore,
     as_of: _dt.datetime,
@@ -202,8 +218,25 @@ def _cabinet(
     )
     sig = cab.signature
     parsed: list[ParsedSignature] = []
-    if sig is not None:
+    plan = cab_hash_plan(cab.layout)
+    prehashed: tuple[dict[str, bytes], dict[str, bytes]] | None = None
+    blob: bytes | None = None
+    if sig is not None and sig.within_file and not source.random_access:
+        # a nested cabinet: reading the signature at its end costs a full decode, so one
+        # pass hashes with the usual algorithms and keeps the signature bytes
+        with source.open() as f:
+            res = hash_file(
+                f,
+                source.size,
+                {"authenticode": (plan, ("sha1", "sha256"))},
+                whole_file=("sha1", "sha256") if file_hashes else (),
+                capture=(sig.offset, sig.end),
+            )
+        prehashed = (res.digests.get("authenticode", {}), res.digests.get(WHOLE_FILE, {}))
+        blob = res.captured
+    elif sig is not None:
         blob = cab.read_signature_blob()
+    if sig is not None:
         if blob is None:
             report.findings.append(
                 Finding(
@@ -228,9 +261,11 @@ def _cabinet(
                         evidence={"count": sig.bytes_after},
                     )
                 )
-    plan = cab_hash_plan(cab.layout)
     algs = needed_algorithms(parsed)
-    digests, whole = _run_hashes(source.path, report.size, plan, algs, file_hashes)
+    if prehashed is not None and set(algs) <= set(prehashed[0]):
+        digests, whole = prehashed
+    else:
+        digests, whole = _run_hashes(source, plan, algs, file_hashes)
     _set_file_hashes(report, whole)
     report.signatures = _verify_all(parsed, digests, trust, as_of, True)
 
@@ -267,11 +302,13 @@ def _parse_blob(blob: bytes, report: FileReport, offset: int) -> list[ParsedSign
 
 
 def _pe(
-    path: str, report: FileReport, trust: TrustStore, as_of: _dt.datetime, file_hashes: bool
+    source: ByteSource,
+    report: FileReport,
+    trust: TrustStore,
+    as_of: _dt.datetime,
+    file_hashes: bool,
 ) -> None:
-    with open(path, "rb") as f:
-        head = f.read(4096)
-    layout = parse_pe(path, report.size, head)
+    layout = parse_pe(source)
     report.findings.extend(layout.findings)
     parsed: list[ParsedSignature] = []
     entries = [c for c in layout.certificates if c.cert_type == WIN_CERT_TYPE_PKCS_SIGNED_DATA]
@@ -283,18 +320,22 @@ def _pe(
     for a in ("sha1", "sha256"):
         if a not in algs:
             algs.append(a)
-    digests, whole = _run_hashes(path, report.size, plan, algs, file_hashes)
+    digests, whole = _run_hashes(source, plan, algs, file_hashes)
     _set_file_hashes(report, whole)
     report.authenticode_digests = {a: d.hex() for a, d in digests.items()}
     report.signatures = _verify_all(parsed, digests, trust, as_of, True)
 
 
 def _pkcs7(
-    path: str, report: FileReport, trust: TrustStore, as_of: _dt.datetime, file_hashes: bool
+    source: ByteSource,
+    report: FileReport,
+    trust: TrustStore,
+    as_of: _dt.datetime,
+    file_hashes: bool,
 ) -> None:
     if report.size > MAX_BLOB:
         raise InputError(f"{report.size}-byte PKCS#7 file is larger than {MAX_BLOB}")
-    with open(path, "rb") as f:
+    with source.open() as f:
         blob = f.read()
     base = 0
     if blob[:4] == _P7X_MAGIC:
@@ -303,7 +344,7 @@ def _pkcs7(
         der.header(blob)
     except DerError:
         report.kind = FileKind.UNKNOWN
-        _hash_only(path, report, file_hashes)
+        _hash_only(source, report, file_hashes)
         return
     parsed = _parse_blob(blob, report, base)
     if parsed and parsed[0].view.content_type == oids.MS_CTL:
@@ -321,14 +362,12 @@ def _pkcs7(
     elif not parsed:
         # a SignedData with no signers (an unsigned catalog) or not PKCS#7 at all
         try:
-            from msuinspect.cms.signed_data import parse_signed_data
-
             view = parse_signed_data(blob)
             if view.content_type == oids.MS_CTL:
                 report.kind = FileKind.CATALOG
             report.findings[:] = [f for f in report.findings if f.code != "unparsed-signature"]
         except (DerError, ValueError, TypeError):
             report.kind = FileKind.UNKNOWN
-    _ad, whole = _run_hashes(path, report.size, None, [], file_hashes)
+    _ad, whole = _run_hashes(source, None, [], file_hashes)
     _set_file_hashes(report, whole)
     report.signatures = _verify_all(parsed, {}, trust, as_of, False)

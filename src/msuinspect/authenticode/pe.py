@@ -18,8 +18,11 @@ import pefile
 from msuinspect.authenticode.ranges import HashPlan
 from msuinspect.errors import FormatError
 from msuinspect.findings import Finding, Severity
+from msuinspect.source import ByteSource
 
 LAYER = "authenticode"
+#: certificate tables larger than this are not read (real ones are tens of KB)
+MAX_CERTIFICATE_TABLE = 64 * 1024 * 1024
 WIN_CERT_TYPE_PKCS_SIGNED_DATA = 0x0002
 _SECURITY_INDEX = 4
 
@@ -68,10 +71,17 @@ class PELayout:
         return HashPlan(tuple(r for r in ranges if r[1] > r[0]), pad)
 
 
-def parse_pe(path: str, size: int, head: bytes) -> PELayout:
-    """Read the headers of the PE at ``path`` and its certificate table."""
+#: bytes read for the headers (pefile parses them from memory, with fast_load)
+_HEADER_BYTES = 1 << 20
+
+
+def parse_pe(source: ByteSource) -> PELayout:
+    """Read the headers of the PE in ``source`` and its certificate table."""
+    size = source.size
+    with source.open() as f:
+        head = f.read(_HEADER_BYTES)
     try:
-        pe = pefile.PE(path, fast_load=True)
+        pe = pefile.PE(data=head, fast_load=True)
     except pefile.PEFormatError as exc:
         raise PEFormatError(f"not a valid PE file: {exc}", offset=0) from exc
     try:
@@ -103,11 +113,11 @@ def parse_pe(path: str, size: int, head: bytes) -> PELayout:
     finally:
         pe.close()
     if table_va and table_size:
-        _read_table(path, layout)
+        _read_table(source, layout)
     return layout
 
 
-def _read_table(path: str, layout: PELayout) -> None:
+def _read_table(source: ByteSource, layout: PELayout) -> None:
     def note(code: str, sev: Severity, msg: str, offset: int | None = None) -> None:
         layout.findings.append(Finding(code, sev, msg, LAYER, offset=offset))
 
@@ -128,7 +138,15 @@ def _read_table(path: str, layout: PELayout) -> None:
             "the certificate table is not 8-byte aligned",
             start,
         )
-    with open(path, "rb") as f:
+    if size > MAX_CERTIFICATE_TABLE:
+        note(
+            "pe-certificate-table-too-large",
+            Severity.ERROR,
+            f"the certificate table claims {size} bytes; only {MAX_CERTIFICATE_TABLE} are read",
+            start,
+        )
+        size = MAX_CERTIFICATE_TABLE
+    with source.open() as f:
         f.seek(start)
         table = f.read(size)
     pos = 0

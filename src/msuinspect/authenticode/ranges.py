@@ -45,6 +45,8 @@ class FileHashes:
     size: int
     #: plan name -> algorithm -> digest; the whole file is under :data:`WHOLE_FILE`
     digests: dict[str, dict[str, bytes]] = field(default_factory=dict)
+    #: the bytes of the ``capture`` range, when one was asked for
+    captured: bytes = b""
 
     def hex(self, plan: str, algorithm: str) -> str | None:
         d = self.digests.get(plan, {}).get(canonical(algorithm))
@@ -71,16 +73,36 @@ class _Lane:
             self.h.update(view[max(a, pos) - pos : min(b, end) - pos])
 
 
+class _Capture:
+    """A lane that keeps bytes instead of hashing them."""
+
+    __slots__ = ("out", "range")
+
+    def __init__(self, rng: tuple[int, int], out: bytearray) -> None:
+        self.range = rng
+        self.out = out
+
+    def feed(self, chunk: bytes, pos: int) -> None:
+        a, b = self.range
+        lo, hi = max(a, pos), min(b, pos + len(chunk))
+        if lo < hi:
+            self.out += chunk[lo - pos : hi - pos]
+
+
 def hash_file(
     f: BinaryIO,
     size: int,
     plans: Mapping[str, tuple[HashPlan, Iterable[str]]],
     *,
     whole_file: Iterable[str] = ("sha1", "sha256"),
+    capture: tuple[int, int] | None = None,
 ) -> FileHashes:
     """Hash ``f`` once: the whole file in ``whole_file`` algorithms, and each named plan in
-    its algorithms."""
-    lanes: list[_Lane] = [_Lane(WHOLE_FILE, canonical(a), ((0, size),)) for a in whole_file]
+    its algorithms; also keep the bytes of the ``capture`` range (a signature at the end of
+    a stream that cannot seek cheaply)."""
+    lanes: list[_Lane | _Capture] = [
+        _Lane(WHOLE_FILE, canonical(a), ((0, size),)) for a in whole_file
+    ]
     paddings: dict[str, int] = {}
     for key, (plan, algs) in plans.items():
         paddings[key] = plan.padding
@@ -90,6 +112,9 @@ def hash_file(
             if c not in seen:
                 seen.add(c)
                 lanes.append(_Lane(key, c, plan.ranges))
+    grabbed = bytearray()
+    if capture is not None:
+        lanes.append(_Capture(capture, grabbed))
     f.seek(0)
     pos = 0
     workers = min(len(lanes), os.cpu_count() or 1)
@@ -110,8 +135,10 @@ def hash_file(
             for lane in lanes:
                 lane.feed(chunk, pos)
             pos += len(chunk)
-    result = FileHashes(pos)
+    result = FileHashes(pos, captured=bytes(grabbed))
     for lane in lanes:
+        if isinstance(lane, _Capture):
+            continue
         pad = paddings.get(lane.plan, 0)
         if pad:
             lane.h.update(b"\x00" * pad)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from msuinspect.cab.decode import DecodeRecord
 from msuinspect.cab.layout import LAYER
@@ -53,15 +54,42 @@ class ContainerNode:
         return out
 
 
+class ContentHook(Protocol):
+    """Lets a caller look at whole members during a scan (e.g. to verify the signature of
+    every PE and catalog) without a second decode. Each member is held in memory only until
+    :meth:`take` returns, and only when :meth:`wants` says so from its first bytes."""
+
+    def wants(self, node: MemberNode, head: bytes) -> bool: ...
+
+    def take(self, node: MemberNode, data: bytes) -> None: ...
+
+
 class _HashSink:
-    def __init__(self, node: MemberNode, algorithms: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        node: MemberNode,
+        algorithms: tuple[str, ...],
+        hook: ContentHook | None,
+        max_buffer: int,
+    ) -> None:
         self.node = node
         self.hashers = [(name, hashlib.new(name)) for name in algorithms]
         self.head = b""
+        self.hook = hook
+        self.buffer: bytearray | None = None
+        self.decided = hook is None or node.member.size > max_buffer
 
     def write(self, data: bytes) -> None:
         if len(self.head) < _SNIFF:
             self.head += data[: _SNIFF - len(self.head)]
+        if not self.decided and (
+            len(self.head) >= _SNIFF or len(self.head) >= self.node.member.size
+        ):
+            self.decided = True
+            if self.hook is not None and self.hook.wants(self.node, self.head):
+                self.buffer = bytearray()
+        if self.buffer is not None:
+            self.buffer += data
         for _name, h in self.hashers:
             h.update(data)
 
@@ -69,9 +97,15 @@ class _HashSink:
         self.node.head = self.head
         for name, h in self.hashers:
             setattr(self.node, name, h.hexdigest())
+        if not self.decided and self.hook is not None and self.hook.wants(self.node, self.head):
+            self.buffer = bytearray(self.head)
+        if self.buffer is not None and self.hook is not None:
+            data, self.buffer = bytes(self.buffer), None
+            self.hook.take(self.node, data)
 
     def abort(self, error: MsuInspectError) -> None:
         self.node.error = error
+        self.buffer = None
 
 
 def scan(
@@ -81,6 +115,7 @@ def scan(
     hashes: bool,
     recursive: bool,
     algorithms: tuple[str, ...] = ("sha256",),
+    hook: ContentHook | None = None,
 ) -> ContainerNode:
     """Build the tree of ``store``.
 
@@ -89,6 +124,7 @@ def scan(
     ``algorithms`` (``sha256`` and/or ``sha1``).
     """
     algos = algorithms if hashes else ()
+    cap = store.limits.max_in_memory
     node = ContainerNode(store.display_name, store)
     nodes: dict[int, MemberNode] = {}
     for m in store.members:
@@ -101,9 +137,13 @@ def scan(
             continue
         nodes[m.index] = MemberNode(store.member_path(m), m, label, comp)
     node.members = [nodes[m.index] for m in store.members]
-    if decode or hashes or recursive:
+    if decode or hashes or recursive or hook is not None:
         outcomes = store.walk(
-            lambda m: _HashSink(nodes[m.index], algos) if nodes[m.index].error is None else None
+            lambda m: (
+                _HashSink(nodes[m.index], algos, hook, cap)
+                if nodes[m.index].error is None
+                else None
+            )
         )
         for oc in outcomes:
             if oc.error is not None:
@@ -128,7 +168,12 @@ def scan(
                     )
                     continue
                 mn.child = scan(
-                    child_store, decode=decode, hashes=hashes, recursive=True, algorithms=algos
+                    child_store,
+                    decode=decode,
+                    hashes=hashes,
+                    recursive=True,
+                    algorithms=algorithms,
+                    hook=hook,
                 )
     node.findings[:0] = store.findings
     node.decode_log = list(store.decode_log)

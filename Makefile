@@ -11,7 +11,8 @@ SAMPLES := tests/fixtures/sample/Windows6.0-KB9999901-x64.msu tests/fixtures/sam
 .PHONY: demo test lint typecheck pytest system-deps venv bench fixtures clean
 
 demo: system-deps venv
-	$(BIN)/msuinspect list --recursive --hash $(SAMPLES)
+	$(BIN)/msuinspect list --recursive $(SAMPLES)
+	$(BIN)/msuinspect inspect --recursive --trust-root tests/fixtures/pki/root_ca.pem $(SAMPLES)
 
 test: system-deps venv lint typecheck pytest
 

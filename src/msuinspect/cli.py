@@ -1,7 +1,9 @@
 """The ``msuinspect`` command line.
 
 Exit status: 0 when every file was read completely; 1 when a file (or a member) could not
-be read or extracted; 2 for usage errors; 70 for an internal error (a bug: please report).
+be read or extracted; 2 for usage errors; 3 (``inspect``) when every file was read but a
+signature problem was found (an error-severity finding: digest mismatch, untrusted or
+invalid signature...); 70 for an internal error (a bug: please report).
 Errors are one line each on stderr: ``msuinspect: error: PATH: offset N: message [code]``.
 Set ``MSUINSPECT_DEBUG=1`` to get Python tracebacks for internal errors.
 """
@@ -35,6 +37,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_OK = 0
 EXIT_FAILED = 1
+EXIT_SIGNATURE_PROBLEM = 3
 EXIT_INTERNAL = 70
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
@@ -358,7 +361,9 @@ def inspect_cmd(
             reports.append(rep)
             if rep.error is not None:
                 _error(rep.path, rep.error)
-                status = max(status, EXIT_FAILED)
+                status = EXIT_FAILED if status != EXIT_INTERNAL else status
+            elif rep.has_errors and status == EXIT_OK:
+                status = EXIT_SIGNATURE_PROBLEM
             if not as_json:
                 signatures_text.render_file(rep, lines.append)
     if as_json:

@@ -75,6 +75,18 @@ class FileReport:
     authenticode_digests: dict[str, str] = field(default_factory=dict)
 
     @property
+    def all_findings(self) -> list[Finding]:
+        out = list(self.findings)
+        for s in self.signatures:
+            out.extend(s.findings)
+        return out
+
+    @property
+    def has_errors(self) -> bool:
+        """An error-severity finding (bad digest, untrusted signature...)."""
+        return any(f.severity is Severity.ERROR for f in self.all_findings)
+
+    @property
     def signing(self) -> Signing:
         top = [s for s in self.signatures if not s.nested and s.parent is None]
         if not self.signatures:

@@ -17,7 +17,7 @@ from typing import Any, BinaryIO
 
 from msuinspect.authenticode.algorithms import canonical, new_hash
 
-_CHUNK = 1 << 20
+_CHUNK = 4 << 20
 #: below this size threads cost more than they save
 _PARALLEL_MIN = 8 << 20
 
@@ -117,14 +117,27 @@ def hash_file(
         lanes.append(_Capture(capture, grabbed))
     f.seek(0)
     pos = 0
-    workers = min(len(lanes), os.cpu_count() or 1)
-    if len(lanes) > 1 and workers > 1 and size >= _PARALLEL_MIN:
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hash") as pool:
+    hashing = [lane for lane in lanes if isinstance(lane, _Lane)]
+    cpus = min(len(hashing), os.cpu_count() or 1)
+    if cpus > 1 and size >= _PARALLEL_MIN:
+        # one group of lanes per CPU; the first group runs on this thread, which also
+        # reads, so there are never more busy threads than CPUs
+        groups: list[list[_Lane | _Capture]] = [[] for _ in range(cpus)]
+        for i, h_lane in enumerate(hashing):
+            groups[i % cpus].append(h_lane)
+        groups[0].extend(c for c in lanes if isinstance(c, _Capture))
+
+        def feed(group: list[_Lane | _Capture], chunk: bytes, at: int) -> None:
+            for lane in group:
+                lane.feed(chunk, at)
+
+        with ThreadPoolExecutor(max_workers=cpus - 1, thread_name_prefix="hash") as pool:
             chunk = f.read(_CHUNK)
             while chunk:
-                futures = [pool.submit(lane.feed, chunk, pos) for lane in lanes]
+                futures = [pool.submit(feed, g, chunk, pos) for g in groups[1:]]
+                feed(groups[0], chunk, pos)
                 pos += len(chunk)
-                chunk = f.read(_CHUNK)  # read ahead while the lanes hash
+                chunk = f.read(_CHUNK)  # read ahead while the other lanes hash
                 for fut in futures:
                     fut.result()
     else:
@@ -132,13 +145,11 @@ def hash_file(
             chunk = f.read(_CHUNK)
             if not chunk:
                 break
-            for lane in lanes:
-                lane.feed(chunk, pos)
+            for any_lane in lanes:
+                any_lane.feed(chunk, pos)
             pos += len(chunk)
     result = FileHashes(pos, captured=bytes(grabbed))
-    for lane in lanes:
-        if isinstance(lane, _Capture):
-            continue
+    for lane in hashing:
         pad = paddings.get(lane.plan, 0)
         if pad:
             lane.h.update(b"\x00" * pad)

@@ -14,7 +14,7 @@ import hmac
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from asn1crypto import cms, x509
+from asn1crypto import cms
 
 from msuinspect.authenticode.algorithms import Strength, canonical, weakest
 from msuinspect.authenticode.certs import CertInfo, describe
@@ -387,13 +387,3 @@ def needed_algorithms(parsed: Sequence[ParsedSignature]) -> list[str]:
         if a and a not in out:
             out.append(a)
     return out
-
-
-__all__ = [
-    "AuthenticodeSignature",
-    "ParsedSignature",
-    "collect",
-    "needed_algorithms",
-    "verify",
-    "x509",
-]

@@ -17,23 +17,16 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
+from typing import TYPE_CHECKING
 
 from asn1crypto import pem, x509
-from pyhanko_certvalidator import CertificateValidator, ValidationContext
-from pyhanko_certvalidator.errors import (
-    DisallowedAlgorithmError,
-    ExpiredError,
-    InvalidCertificateError,
-    NotYetValidError,
-    PathBuildingError,
-    PathValidationError,
-    ValidationError,
-)
-from pyhanko_certvalidator.policy_decl import DisallowWeakAlgorithmsPolicy
 
 from msuinspect.authenticode.certs import CertInfo, describe
 from msuinspect.cms.oids import EKU_CODE_SIGNING, EKU_TIME_STAMPING
 from msuinspect.errors import InputError
+
+if TYPE_CHECKING:  # pyhanko-certvalidator (and asyncio) load only when a chain is validated
+    from pyhanko_certvalidator import ValidationContext
 
 #: EKUs Windows accepts for code signing in update, driver and component signatures
 CODE_SIGNING_EKUS = frozenset(
@@ -110,7 +103,6 @@ class TrustStore:
     def __init__(self, roots: Sequence[x509.Certificate]) -> None:
         self.roots = list(roots)
         self.root_infos = [describe(r) for r in self.roots]
-        self._contexts: dict[tuple[_dt.datetime, int], ValidationContext] = {}
 
     @classmethod
     def default(cls, extra_roots: Iterable[x509.Certificate] = ()) -> TrustStore:
@@ -119,6 +111,9 @@ class TrustStore:
     def _context(
         self, moment: _dt.datetime, others: Sequence[x509.Certificate]
     ) -> ValidationContext:
+        from pyhanko_certvalidator import ValidationContext
+        from pyhanko_certvalidator.policy_decl import DisallowWeakAlgorithmsPolicy
+
         return ValidationContext(
             trust_roots=self.roots,
             other_certs=list(others),
@@ -138,6 +133,17 @@ class TrustStore:
         purpose: str,
     ) -> ChainResult:
         """Validate ``leaf`` for ``purpose`` (``code_signing`` or ``time_stamping``)."""
+        from pyhanko_certvalidator import CertificateValidator
+        from pyhanko_certvalidator.errors import (
+            DisallowedAlgorithmError,
+            ExpiredError,
+            InvalidCertificateError,
+            NotYetValidError,
+            PathBuildingError,
+            PathValidationError,
+            ValidationError,
+        )
+
         others = [c for c in intermediates if c.dump() != leaf.dump()]
         vc = self._context(moment, others)
         validator = CertificateValidator(leaf, intermediate_certs=others, validation_context=vc)

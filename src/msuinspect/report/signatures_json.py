@@ -107,9 +107,7 @@ def signature_dict(s: AuthenticodeSignature) -> dict[str, Any]:
 
 
 def file_dict(r: FileReport) -> dict[str, Any]:
-    findings = list(r.findings)
-    for s in r.signatures:
-        findings.extend(s.findings)
+    findings = r.all_findings
     return {
         "path": r.path,
         "kind": r.kind.value,

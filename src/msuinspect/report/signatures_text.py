@@ -80,7 +80,4 @@ def render_file(r: FileReport, emit: Emit) -> None:
         emit(f"  error: {r.error.message} [{r.error.code}]")
     for s in r.signatures:
         render_signature(s, emit)
-    findings = list(r.findings)
-    for s in r.signatures:
-        findings.extend(s.findings)
-    render_findings(findings, emit)
+    render_findings(r.all_findings, emit)

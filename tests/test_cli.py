@@ -196,19 +196,30 @@ def test_inspect_as_of_and_bad_date() -> None:
     assert bad.returncode == 2
 
 
-def test_inspect_recursive_reports_every_layer() -> None:
-    r = run(
-        "inspect", "-r", "--json", "--trust-root", str(FIXTURES / "pki/root_ca.pem"), str(SAMPLE)
-    )
+def test_inspect_reports_every_layer_of_the_package() -> None:
+    r = run("inspect", "--json", "--trust-root", str(FIXTURES / "pki/root_ca.pem"), str(SAMPLE))
     assert r.returncode == 0, r.stderr
-    files = json.loads(r.stdout)["files"]
-    by_path = {f["path"].split("!/", 1)[-1] if "!/" in f["path"] else "": f for f in files}
-    outer = by_path[""]
-    assert outer["kind"] == "msu"
+    (f,) = json.loads(r.stdout)["files"]
+    pkg = f["package"]
+    assert pkg["kind"] == "msu"
+    by_path = {n["path"].split("!/", 1)[-1] if "!/" in n["path"] else "": n for n in pkg["nodes"]}
     inner = by_path["Windows6.0-KB9999901-x64.cab"]
-    assert inner["kind"] == "cab" and inner["signing"] == "dual-sha1-primary"
+    assert inner["kind"] == "update-cab" and inner["signing"] == "dual-sha1-primary"
+    assert inner["trusted"] and [s["digest_algorithm"] for s in inner["signatures"]] == [
+        "sha1",
+        "sha256",
+    ]
     cat = by_path["Windows6.0-KB9999901-x64.cab!/update.cat"]
-    assert cat["kind"] == "catalog" and cat["signatures"][0]["trusted"]
-    dll = next(f for p, f in by_path.items() if p.endswith("sample.dll"))
+    assert cat["kind"] == "catalog" and cat["trusted"] and cat["parsed"]["version"] == 1
+    dll = next(n for p, n in by_path.items() if p.endswith("sample.dll"))
     assert dll["kind"] == "pe" and dll["signatures"][0]["digest_valid"] is True
-    assert all(s["trusted"] for f in files for s in f["signatures"])
+    assert dll["coverage"]["status"] == "covered" and dll["coverage"]["hash_kind"] == "pe"
+    summary = pkg["summary"]
+    assert summary["kb_numbers"] == ["9999901"] and summary["target_version"] == "6.0"
+    assert summary["carries_6003"] is True
+
+
+def test_inspect_signatures_only_skips_the_package() -> None:
+    r = run("inspect", "--json", "--signatures-only", str(SAMPLE))
+    (f,) = json.loads(r.stdout)["files"]
+    assert "package" not in f and f["sha256"] is None and f["signatures"]

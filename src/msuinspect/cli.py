@@ -22,7 +22,6 @@ from typing import Any, TypeVar
 import click
 
 from msuinspect import __version__
-from msuinspect.authenticode.deep import inspect_deep
 from msuinspect.authenticode.inspect import inspect_file
 from msuinspect.authenticode.trust import TrustStore, load_certificates
 from msuinspect.cab.codecs.base import Codec, codecs_by_key, default_codecs
@@ -30,8 +29,17 @@ from msuinspect.cab.container import open_cabinet_file
 from msuinspect.cab.extract import ExtractReport, OutputFolder, extract
 from msuinspect.cab.tree import ContainerNode, scan
 from msuinspect.errors import MsuInspectError
+from msuinspect.findings import Severity
 from msuinspect.limits import Limits
-from msuinspect.report import cabinet_json, cabinet_text, signatures_json, signatures_text
+from msuinspect.package.analyse import analyse_file
+from msuinspect.report import (
+    cabinet_json,
+    cabinet_text,
+    package_json,
+    package_text,
+    signatures_json,
+    signatures_text,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -321,53 +329,63 @@ def _parse_as_of(text: str | None) -> _dt.datetime:
     is_flag=True,
     help="skip the whole-file SHA-1/SHA-256 (compute only the digests the signatures need)",
 )
-@click.option(
-    "-r",
-    "--recursive",
-    is_flag=True,
-    help="also inspect every cabinet, catalog and PE file inside a cabinet or MSU",
-)
 def inspect_cmd(
     files: tuple[str, ...],
     as_json: bool,
     trust_roots: tuple[str, ...],
     as_of: str | None,
     signatures_only: bool,
-    recursive: bool,
 ) -> None:
-    """Show and verify every Authenticode signature of cabinets, MSUs, catalogs and PE files."""
+    """What a file is and who signed it: for an MSU or update cabinet, the whole package tree
+    (nested cabinets, manifests, catalogs, PE files) with every signature verified, catalog
+    coverage and a package summary; for a catalog or PE file, its signatures and content."""
     moment = _parse_as_of(as_of)
     try:
         extra = [c for path in trust_roots for c in load_certificates(path)]
     except MsuInspectError as exc:
         raise click.BadParameter(str(exc), param_hint="--trust-root") from None
     trust = TrustStore.default(extra)
-    reports = []
+    records: list[dict[str, Any]] = []
     status = EXIT_OK
     lines: list[str] = []
     for path in files:
         try:
-            if recursive:
-                reps = inspect_deep(path, trust, as_of=moment, file_hashes=not signatures_only)
+            if signatures_only:
+                rep = inspect_file(path, trust, as_of=moment, file_hashes=False)
+                pkg = None
             else:
-                reps = [inspect_file(path, trust, as_of=moment, file_hashes=not signatures_only)]
+                pkg = analyse_file(path, trust, as_of=moment)
+                rep = pkg.root.signatures or inspect_file(path, trust, as_of=moment)
         except Exception as exc:
+            if isinstance(exc, MsuInspectError):
+                _error(path, exc)
+                status = EXIT_FAILED if status != EXIT_INTERNAL else status
+                records.append({"path": path, "error": cabinet_json.error_dict(exc)})
+                continue
             if _debug():
                 raise
             _error(path, exc)
             status = EXIT_INTERNAL
             continue
-        for rep in reps:
-            reports.append(rep)
-            if rep.error is not None:
-                _error(rep.path, rep.error)
-                status = EXIT_FAILED if status != EXIT_INTERNAL else status
-            elif rep.has_errors and status == EXIT_OK:
-                status = EXIT_SIGNATURE_PROBLEM
-            if not as_json:
-                signatures_text.render_file(rep, lines.append)
+        record = signatures_json.file_dict(rep)
+        problems = rep.has_errors
+        if pkg is not None:
+            record["package"] = package_json.package_dict(pkg)
+            problems = any(f.severity is Severity.ERROR for f in pkg.all_findings())
+        records.append(record)
+        if rep.error is not None:
+            _error(rep.path, rep.error)
+            status = EXIT_FAILED if status != EXIT_INTERNAL else status
+        elif problems and status == EXIT_OK:
+            status = EXIT_SIGNATURE_PROBLEM
+        if not as_json:
+            signatures_text.render_file(rep, lines.append, findings=pkg is None)
+            if pkg is not None:
+                package_text.render_package(pkg, lines.append)
     if as_json:
-        click.echo(json.dumps(signatures_json.inspect_dict(reports, trust, moment), indent=2))
+        doc = signatures_json.inspect_dict([], trust, moment)
+        doc["files"] = records
+        click.echo(json.dumps(doc, indent=2))
     else:
         click.echo("\n".join(lines))
     sys.exit(status)

@@ -72,12 +72,14 @@ def parse_signed_data(blob: bytes) -> SignedDataView:
         raise
     except (ValueError, TypeError, KeyError) as exc:
         raise DerError(f"signature is not a valid PKCS#7 SignedData: {exc}") from exc
-    if wrapped is None or isinstance(wrapped, core.Void) or not wrapped.contents:
-        content_tlv = b""
-    else:
-        # the [0] EXPLICIT wrapper around the content's own TLV
-        outer = wrapped.dump()
-        content_tlv = der.contents(outer)
+    try:
+        if wrapped is None or isinstance(wrapped, core.Void) or not wrapped.contents:
+            content_tlv = b""
+        else:
+            # the [0] EXPLICIT wrapper around the content's own TLV
+            content_tlv = der.contents(wrapped.dump())
+    except (ValueError, TypeError) as exc:
+        raise DerError(f"the signed content cannot be parsed: {exc}") from exc
     return SignedDataView(
         info=info,
         der_length=length,

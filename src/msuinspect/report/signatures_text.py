@@ -70,7 +70,7 @@ def render_signature(s: AuthenticodeSignature, emit: Emit) -> None:
         emit(f"    program {s.program_name or '-'}  {s.more_info_url or ''}".rstrip())
 
 
-def render_file(r: FileReport, emit: Emit) -> None:
+def render_file(r: FileReport, emit: Emit, *, findings: bool = True) -> None:
     emit(f"{r.path}")
     emit(f"  kind {r.kind.value}, {r.size} bytes, signing: {r.signing.value}")
     if r.sha256:
@@ -80,4 +80,5 @@ def render_file(r: FileReport, emit: Emit) -> None:
         emit(f"  error: {r.error.message} [{r.error.code}]")
     for s in r.signatures:
         render_signature(s, emit)
-    render_findings(r.all_findings, emit)
+    if findings:
+        render_findings(r.all_findings, emit)

@@ -1,0 +1,113 @@
+"""What a file is, by content (not by extension), and which update generations this tool
+analyses in depth (domain.md sections 4 and 4.5)."""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+
+
+class NodeKind(StrEnum):
+    MSU = "msu"  #: classic MSU: WSUSSCAN.cab + update .cab(s) + pkgProperties + unattend .xml
+    MSU_PSFX = "msu-psfx"  #: Windows 10/11 combined or PSFX v2 MSU (not analysed in depth)
+    MSU_WIM = "msu-wim"  #: Windows 11 24H2+ MSU that is a WIM container (not analysed)
+    UPDATE_CAB = "update-cab"  #: a CBS package cabinet (holds *.mum)
+    WSUSSCAN = "wsusscan"  #: WSUSSCAN.cab (applicability metadata; opaque)
+    CABINET = "cabinet"  #: any other cabinet
+    CATALOG = "catalog"
+    PKCS7 = "pkcs7"
+    MUM = "mum"  #: package manifest
+    MANIFEST = "manifest"  #: component manifest (XML)
+    MANIFEST_COMPRESSED = "manifest-dcm"  #: DCM/PA30-compressed component manifest
+    PROPERTIES = "pkgproperties"
+    UNATTEND = "unattend"
+    CONTAINER_INDEX = "container-index"  #: _manifest_.cix.xml
+    PE = "pe"
+    DELTA_PA30 = "delta-pa30"  #: an MSDelta (PA30) patch: payload delivered as a delta
+    COMPRESSED_DCS = "compressed-dcs"  #: a WinSxS DCS-compressed file
+    EXPRESS_PSF = "express-psf"  #: a PSF express payload
+    XML = "xml"
+    TEXT = "text"
+    DATA = "data"
+
+
+#: kinds this tool recognises but does not analyse in depth
+NOT_ANALYSED = {
+    NodeKind.MSU_PSFX: "a Windows 10/11 PSFX MSU (checkpoint/combined cumulative update)",
+    NodeKind.MSU_WIM: "a WIM-container MSU (Windows 11 build 25336 and later)",
+    NodeKind.MANIFEST_COMPRESSED: "a DCM/PA30-compressed manifest (a delta against the "
+    "servicing stack's base manifests)",
+    NodeKind.DELTA_PA30: "an MSDelta (PA30) patch; the file it produces cannot be rebuilt offline",
+    NodeKind.COMPRESSED_DCS: "a DCS-compressed WinSxS file",
+    NodeKind.EXPRESS_PSF: "a PSF express (differential) payload",
+}
+
+_XML_ROOT = re.compile(rb"<([A-Za-z_][\w.\-]*:)?([A-Za-z_][\w.\-]*)[\s>/]")
+WIM_MAGIC = b"MSWIM\x00\x00\x00"
+
+
+def _xml_root(head: bytes) -> str | None:
+    """The local name of the first element, for XML in UTF-8 or UTF-16."""
+    text = head
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or (len(head) > 1 and head[1:2] == b"\x00"):
+        try:
+            enc = "utf-16" if head[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-16-le"
+            text = head.decode(enc, errors="ignore").encode("utf-8")
+        except (UnicodeDecodeError, LookupError):
+            return None
+    if text.startswith(b"\xef\xbb\xbf"):
+        text = text[3:]
+    stripped = text.lstrip()
+    if not stripped.startswith(b"<"):
+        return None
+    pos = 0
+    # skip the XML declaration, comments and processing instructions
+    while True:
+        m = _XML_ROOT.search(stripped, pos)
+        if m is None:
+            return None
+        start = m.start()
+        if stripped[start + 1 : start + 2] in (b"?", b"!"):
+            pos = start + 2
+            continue
+        return m.group(2).decode("ascii", errors="replace")
+
+
+def sniff(head: bytes, name: str = "") -> NodeKind:
+    """The kind of a file from its first bytes (at least 4 KiB where available) and, only to
+    tell apart kinds with the same content type, its name."""
+    lname = name.replace("\\", "/").rsplit("/", 1)[-1].casefold()
+    if head.startswith(b"MSCF"):
+        if lname == "wsusscan.cab":
+            return NodeKind.WSUSSCAN
+        return NodeKind.CABINET
+    if head.startswith(WIM_MAGIC):
+        return NodeKind.MSU_WIM
+    if head.startswith(b"MZ"):
+        return NodeKind.PE
+    if head.startswith(b"DCM\x01"):
+        return NodeKind.MANIFEST_COMPRESSED
+    if head.startswith(b"PA30"):
+        return NodeKind.DELTA_PA30
+    if head.startswith(b"DCS\x01") or head.startswith(b"DCN\x01"):
+        return NodeKind.COMPRESSED_DCS
+    if head.startswith(b"PSTREAM") or lname.endswith(".psf"):
+        return NodeKind.EXPRESS_PSF
+    if head[:1] == b"\x30":
+        return NodeKind.PKCS7
+    root = _xml_root(head[:4096])
+    if root is not None:
+        if root == "assembly":
+            if b"<package" in head or lname.endswith(".mum"):
+                return NodeKind.MUM
+            return NodeKind.MANIFEST
+        if root == "unattend":
+            return NodeKind.UNATTEND
+        if root == "Container":
+            return NodeKind.CONTAINER_INDEX
+        return NodeKind.XML
+    if lname.endswith("-pkgproperties.txt") or (b'="' in head[:512] and b"\n" in head[:512]):
+        return NodeKind.PROPERTIES if lname.endswith("pkgproperties.txt") else NodeKind.TEXT
+    if head and all(32 <= b < 127 or b in (9, 10, 13) for b in head[:512]):
+        return NodeKind.TEXT
+    return NodeKind.DATA

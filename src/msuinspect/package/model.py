@@ -1,0 +1,68 @@
+"""The package tree: one node per file, container or member, each under its node path
+(``outer.msu!/inner.cab!/update.mum``), carrying what was learnt about it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from msuinspect.authenticode.inspect import FileReport
+from msuinspect.findings import Finding
+from msuinspect.package.kinds import NodeKind
+
+
+class CoverageStatus(StrEnum):
+    COVERED = "covered"  #: a catalog of the cabinet lists this file's hash
+    MISMATCH = "mismatch"  #: a catalog lists this file by name, with another hash
+    #: not listed, while the catalogs have entries that match no file
+    MISMATCH_INFERRED = "mismatch-inferred"
+    NOT_COVERED = "not-covered"
+    NOT_APPLICABLE = "not-applicable"  #: catalogs themselves
+
+
+@dataclass(slots=True)
+class Coverage:
+    status: CoverageStatus
+    catalog: str | None = None  #: node path of the catalog
+    member: int | None = None  #: index of the catalog member
+    algorithm: str | None = None
+    hash_kind: str | None = None  #: ``flat`` or ``pe`` (Authenticode)
+    catalog_valid: bool | None = None  #: the covering catalog's signature verifies
+    detail: str | None = None
+
+
+@dataclass(slots=True)
+class PackageNode:
+    path: str
+    name: str
+    kind: NodeKind
+    size: int
+    sha1: str | None = None
+    sha256: str | None = None
+    #: PE Authenticode digests (what catalogs list for PE members)
+    pe_digests: dict[str, str] = field(default_factory=dict)
+    #: the signature report, for signed kinds (cabinets, catalogs, PE files)
+    signatures: FileReport | None = None
+    #: the parsed content: Catalog, PackageManifest, ComponentManifest, PackageProperties,
+    #: Unattend or ContainerIndex (see msuinspect.package)
+    parsed: Any = None
+    children: list[PackageNode] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    coverage: Coverage | None = None
+    #: what the container index (_manifest_.cix.xml) says this member is, if anything
+    cix_name: str | None = None
+
+    def walk(self) -> Iterator[PackageNode]:
+        yield self
+        for c in self.children:
+            yield from c.walk()
+
+    def all_findings(self) -> list[Finding]:
+        out: list[Finding] = []
+        for n in self.walk():
+            out.extend(n.findings)
+            if n.signatures is not None:
+                out.extend(n.signatures.all_findings)
+        return out

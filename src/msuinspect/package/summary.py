@@ -1,0 +1,305 @@
+"""The package summary: what update this is, for which Windows, built when, signed how.
+
+Facts come from several places that should agree: the ``*-pkgProperties.txt`` (``Applies
+to``, ``KB Article Number``, ``Processor Architecture``, ``Build Date``), the package
+manifests (``*.mum``: identity, ``identifier``, ``releaseType``, parents, components), the
+catalogs' ``OSAttr``, and the file name (``Windows6.0-KB…-x64``). When they disagree, the
+summary says so with a finding rather than picking one silently.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from dataclasses import dataclass, field
+
+from msuinspect.findings import Finding, Severity
+from msuinspect.package.catalog import Catalog
+from msuinspect.package.kinds import NodeKind
+from msuinspect.package.manifest import ComponentManifest
+from msuinspect.package.model import CoverageStatus, PackageNode
+from msuinspect.package.mum import PackageManifest
+from msuinspect.package.properties import PackageProperties
+from msuinspect.package.unattend import Unattend
+
+LAYER = "package"
+
+#: NT version -> products (domain.md; Vista and Server 2008 share 6.0)
+PRODUCTS = {
+    "5.1": "Windows XP",
+    "5.2": "Windows Server 2003 / XP x64",
+    "6.0": "Windows Vista / Windows Server 2008",
+    "6.1": "Windows 7 / Windows Server 2008 R2",
+    "6.2": "Windows 8 / Windows Server 2012",
+    "6.3": "Windows 8.1 / Windows Server 2012 R2",
+    "10.0": "Windows 10 / 11 / Windows Server 2016 and later",
+}
+#: parent packages whose meaning is known (domain.md section 2 and the corpus)
+KNOWN_PARENTS = {
+    "package_for_kb948465": ("6.0", "Windows Vista / Server 2008 Service Pack 2"),
+}
+_FILE_NAME = re.compile(
+    r"^windows(?P<ver>\d+\.\d+)-kb(?P<kb>\d+)(?:-v(?P<rev>\d+))?-(?P<arch>x64|x86|ia64|arm64|arm)",
+    re.IGNORECASE,
+)
+_DOWNLOAD_SHA1 = re.compile(r"_(?P<sha1>[0-9a-fA-F]{40})\.(?:msu|cab)$")
+_ARCH_NAMES = {"x64": "amd64", "amd64": "amd64", "x86": "x86", "ia64": "ia64", "arm64": "arm64"}
+_KB = re.compile(r"KB(\d{5,8})", re.IGNORECASE)
+
+
+@dataclass(slots=True)
+class PackageSummary:
+    generation: str  #: classic-msu, update-cab, psfx-msu, wim-msu, catalog, pe, other
+    kb_numbers: list[str] = field(default_factory=list)
+    package_identities: list[str] = field(default_factory=list)
+    release_type: str | None = None
+    restart: str | None = None
+    description: str | None = None
+    support_link: str | None = None
+    target_version: str | None = None  #: NT version, e.g. "6.0"
+    target_product: str | None = None
+    target_sources: dict[str, str] = field(default_factory=dict)  #: source -> version said
+    architecture: str | None = None
+    architecture_sources: dict[str, str] = field(default_factory=dict)
+    parents: list[str] = field(default_factory=list)  #: identity strings
+    parent_meaning: list[str] = field(default_factory=list)
+    component_count: int = 0
+    component_version_min: str | None = None
+    component_version_max: str | None = None
+    carries_6003: bool | None = None  #: a component at 6.0.6003.x (None: not a 6.0 package)
+    build_date: str | None = None
+    esu_gated: bool = False
+    esu_evidence: list[str] = field(default_factory=list)
+    signing: dict[str, str] = field(default_factory=dict)  #: node path -> signing class
+    catalog_versions: list[int] = field(default_factory=list)
+    coverage: dict[str, int] = field(default_factory=dict)  #: status -> count
+    download_name_sha1: str | None = None  #: match, mismatch or not-present
+    findings: list[Finding] = field(default_factory=list)
+
+
+#: marketing versions used in file names and 'Applies to' -> NT versions
+_MARKETING = {"8": "6.2", "8.0": "6.2", "8.1": "6.3", "7": "6.1", "7.0": "6.1"}
+
+
+def _nt(version: str) -> str:
+    return _MARKETING.get(version, version)
+
+
+_PRODUCT_NAMES = (
+    ("server 2008 r2", "6.1"),
+    ("server 2008", "6.0"),
+    ("vista", "6.0"),
+    ("server 2012 r2", "6.3"),
+    ("server 2012", "6.2"),
+    ("windows 7", "6.1"),
+    ("windows 8.1", "6.3"),
+    ("windows 8", "6.2"),
+    ("windows 10", "10.0"),
+    ("windows 11", "10.0"),
+)
+
+
+def applies_to_version(text: str) -> str | None:
+    """NT version named by an ``Applies to`` value (``Windows 6.1``, ``Windows Server 2008``)."""
+    m = re.search(r"windows\s+(\d+\.\d+)", text, re.IGNORECASE)
+    if m:
+        return _nt(m.group(1))
+    low = text.casefold()
+    for name, version in _PRODUCT_NAMES:
+        if name in low:
+            return version
+    return None
+
+
+def _vt(version: str) -> tuple[int, ...]:
+    out = []
+    for part in version.split("."):
+        out.append(int(part) if part.isdigit() else -1)
+    return tuple(out)
+
+
+def _note(s: PackageSummary, code: str, sev: Severity, msg: str, path: str, **ev: object) -> None:
+    s.findings.append(Finding(code, sev, msg, LAYER, path=path, evidence=ev))
+
+
+def summarise(root: PackageNode) -> PackageSummary:
+    gen = {
+        NodeKind.MSU: "classic-msu",
+        NodeKind.UPDATE_CAB: "update-cab",
+        NodeKind.MSU_PSFX: "psfx-msu",
+        NodeKind.MSU_WIM: "wim-msu",
+        NodeKind.CATALOG: "catalog",
+        NodeKind.PE: "pe",
+        NodeKind.MUM: "package-manifest",
+        NodeKind.MANIFEST: "component-manifest",
+    }.get(root.kind, root.kind.value)
+    s = PackageSummary(gen)
+    nodes = list(root.walk())
+    mums = [(n, n.parsed) for n in nodes if isinstance(n.parsed, PackageManifest)]
+    props = [(n, n.parsed) for n in nodes if isinstance(n.parsed, PackageProperties)]
+    unattends = [(n, n.parsed) for n in nodes if isinstance(n.parsed, Unattend)]
+    catalogs = [(n, n.parsed) for n in nodes if isinstance(n.parsed, Catalog)]
+    manifests = [(n, n.parsed) for n in nodes if isinstance(n.parsed, ComponentManifest)]
+
+    # KB numbers and identities
+    kbs: list[str] = []
+    for _n, p in props:
+        if p.kb_article:
+            kbs.append(p.kb_article)
+    for _n, m in mums:
+        ident = (m.package.identifier if m.package is not None else None) or ""
+        for k in _KB.findall(ident):
+            kbs.append(k)
+        if m.identity is not None:
+            s.package_identities.append(m.identity.identity_string)
+    fm = _FILE_NAME.match(root.name)
+    if fm:
+        kbs.append(fm.group("kb"))
+    s.kb_numbers = sorted(set(kbs), key=kbs.index)
+
+    # the main package manifest: update.mum, else the first
+    main = next((m for n, m in mums if n.name.casefold() == "update.mum"), None)
+    if main is None and mums:
+        main = mums[0][1]
+    if main is not None and main.package is not None:
+        s.release_type = main.package.release_type
+        s.restart = main.package.restart
+    if main is not None:
+        s.description = main.description
+        s.support_link = main.support_information
+        if main.creation_time_stamp:
+            s.build_date = main.creation_time_stamp
+    for _n, p in props:
+        s.support_link = p.support_link or s.support_link
+        if p.build_date is not None:
+            bd = p.build_date
+            s.build_date = bd.isoformat() if isinstance(bd, _dt.date) else str(bd)
+        if not s.release_type and p.package_type:
+            s.release_type = p.package_type
+
+    # target version, from every source
+    src = s.target_sources
+    if fm:
+        src["file name"] = _nt(fm.group("ver"))
+    for _n, p in props:
+        if p.applies_to:
+            said = applies_to_version(p.applies_to)
+            if said:
+                src["pkgProperties Applies to"] = said
+    for _n, c in catalogs:
+        if c.os_attr:
+            best = max(c.os_attr, key=lambda a: (a.major, a.minor))
+            src.setdefault("catalog OSAttr (highest)", f"{best.major}.{best.minor}")
+    for _n, m in mums:
+        for parent in m.parents:
+            for pid in parent.identities:
+                known = KNOWN_PARENTS.get(pid.name.casefold())
+                label = f"{pid.name} {pid.version}"
+                if label not in s.parents:
+                    s.parents.append(label)
+                if known is not None:
+                    src.setdefault("parent package", known[0])
+                    if known[1] not in s.parent_meaning:
+                        s.parent_meaning.append(known[1])
+    comp_versions: list[str] = []
+    for _n, m in mums:
+        for cid in m.component_identities:
+            if cid.version:
+                comp_versions.append(cid.version)
+        if m.esu_gated:
+            s.esu_gated = True
+            s.esu_evidence.extend(m.esu_evidence)
+    for _n, cm in manifests:
+        if cm.identity is not None and cm.identity.version:
+            comp_versions.append(cm.identity.version)
+    comp_versions = [v for v in comp_versions if v.count(".") == 3]
+    if comp_versions:
+        s.component_count = len(set(comp_versions))
+        s.component_version_min = min(comp_versions, key=_vt)
+        s.component_version_max = max(comp_versions, key=_vt)
+        nt = ".".join(s.component_version_max.split(".")[:2])
+        if nt in PRODUCTS:
+            src.setdefault("component versions", nt)
+    versions = set(src.values())
+    if versions:
+        # the file name and the package say what it is for; OSAttr lists every version the
+        # catalog is valid for, so it only has to include the target
+        primary = (
+            src.get("file name")
+            or src.get("pkgProperties Applies to")
+            or src.get("component versions")
+            or next(iter(src.values()))
+        )
+        s.target_version = primary
+        s.target_product = PRODUCTS.get(primary)
+        if len(versions) > 1:
+            _note(
+                s,
+                "target-disagreement",
+                Severity.WARNING,
+                "the package's sources disagree on the target Windows version: "
+                + ", ".join(f"{k} says {v}" for k, v in src.items()),
+                root.path,
+                sources=dict(src),
+            )
+    if s.target_version == "6.0" and comp_versions:
+        s.carries_6003 = any(v.startswith("6.0.6003.") for v in comp_versions)
+
+    # architecture
+    arch_src = s.architecture_sources
+    if fm:
+        arch_src["file name"] = _ARCH_NAMES.get(fm.group("arch").lower(), fm.group("arch"))
+    for _n, p in props:
+        if p.processor_architecture:
+            arch_src["pkgProperties"] = _ARCH_NAMES.get(
+                p.processor_architecture.lower(), p.processor_architecture.lower()
+            )
+    if main is not None and main.identity is not None and main.identity.processor_architecture:
+        arch_src["update.mum"] = main.identity.processor_architecture.lower()
+    for _n, u in unattends:
+        for pkg in u.packages:
+            if pkg.identity is not None and pkg.identity.processor_architecture:
+                arch_src.setdefault("unattend", pkg.identity.processor_architecture.lower())
+    arches = set(arch_src.values())
+    if arches:
+        s.architecture = arch_src.get("update.mum") or next(iter(arch_src.values()))
+        if len(arches) > 1:
+            _note(
+                s,
+                "architecture-disagreement",
+                Severity.WARNING,
+                "the package's sources disagree on the architecture: "
+                + ", ".join(f"{k} says {v}" for k, v in arch_src.items()),
+                root.path,
+            )
+
+    # signing per layer, catalog versions, coverage
+    for n in nodes:
+        if n.signatures is not None and n.kind not in (NodeKind.PE,):
+            s.signing[n.path] = n.signatures.signing.value
+        if n.coverage is not None:
+            key = n.coverage.status.value
+            s.coverage[key] = s.coverage.get(key, 0) + 1
+    s.catalog_versions = sorted({c.version for _n, c in catalogs})
+    if s.coverage.get(CoverageStatus.COVERED.value) is None and catalogs:
+        s.coverage.setdefault(CoverageStatus.COVERED.value, 0)
+
+    # the SHA-1 in Microsoft Update Catalog download names
+    dm = _DOWNLOAD_SHA1.search(root.name)
+    if dm is None:
+        s.download_name_sha1 = "not-present"
+    elif root.sha1 is None:
+        s.download_name_sha1 = "unknown"
+    elif dm.group("sha1").lower() == root.sha1.lower():
+        s.download_name_sha1 = "match"
+    else:
+        s.download_name_sha1 = "mismatch"
+        _note(
+            s,
+            "download-name-sha1-mismatch",
+            Severity.ERROR,
+            f"the file name carries SHA-1 {dm.group('sha1').lower()} but the file's SHA-1 is "
+            f"{root.sha1} (corrupt or altered download)",
+            root.path,
+        )
+    return s

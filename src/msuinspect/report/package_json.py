@@ -1,0 +1,186 @@
+"""JSON form of the package tree and summary (the ``package`` key of
+``msuinspect.inspect/1``; docs/json-schema.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from msuinspect.package.analyse import PackageReport
+from msuinspect.package.catalog import Catalog
+from msuinspect.package.cix import ContainerIndex
+from msuinspect.package.manifest import ComponentManifest
+from msuinspect.package.model import PackageNode
+from msuinspect.package.mum import AssemblyIdentity, PackageManifest
+from msuinspect.package.properties import PackageProperties
+from msuinspect.package.summary import PackageSummary
+from msuinspect.package.unattend import Unattend
+from msuinspect.report.cabinet_json import findings_list
+from msuinspect.report.signatures_json import signature_dict
+
+
+def _ident(i: AssemblyIdentity | None) -> str | None:
+    return i.identity_string if i is not None else None
+
+
+def parsed_dict(parsed: object) -> dict[str, Any] | None:
+    if parsed is None:
+        return None
+    if isinstance(parsed, Catalog):
+        d = parsed.to_dict()
+        d["type"] = "catalog"
+        return d
+    if isinstance(parsed, PackageManifest):
+        pkg = parsed.package
+        return {
+            "type": "package-manifest",
+            "identity": _ident(parsed.identity),
+            "identifier": pkg.identifier if pkg else None,
+            "release_type": pkg.release_type if pkg else None,
+            "restart": pkg.restart if pkg else None,
+            "applicability_evaluation": pkg.applicability_evaluation if pkg else None,
+            "package_attributes": dict(pkg.attributes) if pkg else {},
+            "description": parsed.description,
+            "support_information": parsed.support_information,
+            "creation_time_stamp": parsed.creation_time_stamp,
+            "parents": [
+                {
+                    "identities": [_ident(i) for i in p.identities],
+                    "attributes": dict(p.attributes),
+                }
+                for p in parsed.parents
+            ],
+            "installer_assembly": _ident(parsed.installer_assembly),
+            "updates": [
+                {
+                    "name": u.name,
+                    "children": [
+                        {
+                            "kind": c.kind,
+                            "identity": _ident(c.identity),
+                            "attributes": dict(c.attributes),
+                        }
+                        for c in u.children
+                    ],
+                }
+                for u in parsed.updates
+            ],
+            "components": [_ident(i) for i in parsed.component_identities],
+            "package_references": [_ident(i) for i in parsed.package_references],
+            "esu_gated": parsed.esu_gated,
+            "esu_evidence": list(parsed.esu_evidence),
+        }
+    if isinstance(parsed, ComponentManifest):
+        return {
+            "type": "component-manifest",
+            "identity": _ident(parsed.identity),
+            "compressed": parsed.is_delta_compressed,
+            "dependencies": [_ident(i) for i in parsed.dependencies],
+            "files": [{"name": f.name, "hashes": dict(f.hashes)} for f in parsed.files],
+        }
+    if isinstance(parsed, PackageProperties):
+        return {"type": "properties", "encoding": parsed.encoding, "values": dict(parsed.raw)}
+    if isinstance(parsed, Unattend):
+        return {
+            "type": "unattend",
+            "packages": [
+                {
+                    "action": p.action,
+                    "identity": _ident(p.identity),
+                    "source_location": p.source_location,
+                    "resolved_member": p.resolved_member,
+                }
+                for p in parsed.packages
+            ],
+        }
+    if isinstance(parsed, ContainerIndex):
+        return {
+            "type": "container-index",
+            "name": parsed.name,
+            "files": len(parsed.files),
+            "deltas": sum(1 for f in parsed.files if f.source_type == "PA30"),
+        }
+    return None
+
+
+def node_dict(node: PackageNode, parent: str | None, root: bool) -> dict[str, Any]:
+    sig = node.signatures
+    cov = node.coverage
+    return {
+        "path": node.path,
+        "parent": parent,
+        "name": node.name,
+        "kind": node.kind.value,
+        "size": node.size,
+        "sha1": node.sha1,
+        "sha256": node.sha256,
+        "pe_digests": dict(node.pe_digests),
+        "container_index_name": node.cix_name,
+        "signing": sig.signing.value if sig is not None else None,
+        "trusted": (all(s.trusted for s in sig.signatures) if sig.signatures else False)
+        if sig is not None
+        else None,
+        # the root's signatures are the file's own "signatures" list
+        "signatures": [] if root or sig is None else [signature_dict(s) for s in sig.signatures],
+        "coverage": None
+        if cov is None
+        else {
+            "status": cov.status.value,
+            "catalog": cov.catalog,
+            "member": cov.member,
+            "algorithm": cov.algorithm,
+            "hash_kind": cov.hash_kind,
+            "catalog_valid": cov.catalog_valid,
+            "detail": cov.detail,
+        },
+        "parsed": parsed_dict(node.parsed),
+        "findings": findings_list(
+            node.findings + ([] if root or sig is None else sig.all_findings)
+        ),
+    }
+
+
+def summary_dict(s: PackageSummary) -> dict[str, Any]:
+    return {
+        "generation": s.generation,
+        "kb_numbers": list(s.kb_numbers),
+        "package_identities": list(s.package_identities),
+        "release_type": s.release_type,
+        "restart": s.restart,
+        "description": s.description,
+        "support_link": s.support_link,
+        "target_version": s.target_version,
+        "target_product": s.target_product,
+        "target_sources": dict(s.target_sources),
+        "architecture": s.architecture,
+        "architecture_sources": dict(s.architecture_sources),
+        "parents": list(s.parents),
+        "parent_meaning": list(s.parent_meaning),
+        "component_count": s.component_count,
+        "component_version_min": s.component_version_min,
+        "component_version_max": s.component_version_max,
+        "carries_6003": s.carries_6003,
+        "build_date": s.build_date,
+        "esu_gated": s.esu_gated,
+        "esu_evidence": list(s.esu_evidence),
+        "signing": dict(s.signing),
+        "catalog_versions": list(s.catalog_versions),
+        "coverage": dict(s.coverage),
+        "download_name_sha1": s.download_name_sha1,
+    }
+
+
+def package_dict(rep: PackageReport) -> dict[str, Any]:
+    nodes: list[dict[str, Any]] = []
+
+    def visit(n: PackageNode, parent: str | None) -> None:
+        nodes.append(node_dict(n, parent, parent is None))
+        for c in n.children:
+            visit(c, n.path)
+
+    visit(rep.root, None)
+    return {
+        "kind": rep.root.kind.value,
+        "summary": summary_dict(rep.summary),
+        "nodes": nodes,
+        "findings": findings_list(rep.findings),
+    }

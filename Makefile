@@ -12,7 +12,7 @@ SAMPLES := tests/fixtures/sample/Windows6.0-KB9999901-x64.msu tests/fixtures/sam
 
 demo: system-deps venv
 	$(BIN)/msuinspect list --recursive $(SAMPLES)
-	$(BIN)/msuinspect inspect --recursive --trust-root tests/fixtures/pki/root_ca.pem $(SAMPLES)
+	$(BIN)/msuinspect inspect --trust-root tests/fixtures/pki/root_ca.pem $(SAMPLES)
 
 test: system-deps venv lint typecheck pytest
 

@@ -223,3 +223,47 @@ def test_inspect_signatures_only_skips_the_package() -> None:
     r = run("inspect", "--json", "--signatures-only", str(SAMPLE))
     (f,) = json.loads(r.stdout)["files"]
     assert "package" not in f and f["sha256"] is None and f["signatures"]
+
+
+def test_inspect_walks_a_folder_and_goes_on_past_bad_files(tmp_path: Path) -> None:
+    """A download folder: packages in sub-folders, a broken cabinet, files that are not ours."""
+    (tmp_path / "b" / "deep").mkdir(parents=True)
+    (tmp_path / "b" / "deep" / SAMPLE.name).write_bytes(SAMPLE.read_bytes())
+    (tmp_path / "a-broken.cab").write_bytes(b"MSCF\0\0\0\0" + b"\xff" * 40)
+    (tmp_path / "notes.txt").write_text("not a package\n")
+    (tmp_path / "link.msu").symlink_to(SAMPLE)  # links are not followed in folders
+    r = run("inspect", "--json", "--signatures-only", str(tmp_path))
+    assert r.returncode == 1, r.stderr
+    files = json.loads(r.stdout)["files"]
+    assert [Path(f["path"]).relative_to(tmp_path).as_posix() for f in files] == [
+        "a-broken.cab",
+        f"b/deep/{SAMPLE.name}",
+    ]
+    assert files[0]["error"]["code"] and files[1]["signatures"]
+    assert r.stderr.count("msuinspect: error: ") == 1 and "a-broken.cab" in r.stderr
+    assert "Traceback" not in r.stderr
+    # text output names each file as it is done
+    text = run("inspect", "--signatures-only", str(tmp_path))
+    assert text.returncode == 1 and SAMPLE.name in text.stdout
+
+
+def test_inspect_reports_an_unlistable_folder(tmp_path: Path) -> None:
+    """A folder whose path is longer than the system allows cannot be listed, even by root."""
+    import os
+
+    fd = os.open(tmp_path, os.O_RDONLY)
+    try:
+        for _ in range(24):  # 24 x 201 characters: beyond PATH_MAX (4096)
+            os.mkdir("d" * 200, dir_fd=fd)
+            nxt = os.open("d" * 200, os.O_RDONLY, dir_fd=fd)
+            os.close(fd)
+            fd = nxt
+    finally:
+        os.close(fd)
+    (tmp_path / "ok.cab").write_bytes(b"MSCF")
+    r = run("inspect", "--json", "--signatures-only", str(tmp_path))
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    files = json.loads(r.stdout)["files"]
+    assert [Path(f["path"]).name for f in files] == ["ok.cab", "d" * 200]
+    assert files[1]["error"]["code"] == "input-error"
+    assert "cannot list folder" in r.stderr

@@ -28,7 +28,7 @@ from msuinspect.cab.codecs.base import Codec, codecs_by_key, default_codecs
 from msuinspect.cab.container import open_cabinet_file
 from msuinspect.cab.extract import ExtractReport, OutputFolder, extract
 from msuinspect.cab.tree import ContainerNode, scan
-from msuinspect.errors import MsuInspectError
+from msuinspect.errors import InputError, MsuInspectError
 from msuinspect.findings import Severity
 from msuinspect.limits import Limits
 from msuinspect.package.analyse import analyse_file
@@ -40,6 +40,7 @@ from msuinspect.report import (
     signatures_json,
     signatures_text,
 )
+from msuinspect.scan.walk import iter_inputs
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -308,7 +309,7 @@ def _parse_as_of(text: str | None) -> _dt.datetime:
 
 
 @main.command("inspect")
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, required=True, type=click.Path())
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
 @click.option(
     "--trust-root",
@@ -338,7 +339,10 @@ def inspect_cmd(
 ) -> None:
     """What a file is and who signed it: for an MSU or update cabinet, the whole package tree
     (nested cabinets, manifests, catalogs, PE files) with every signature verified, catalog
-    coverage and a package summary; for a catalog or PE file, its signatures and content."""
+    coverage and a package summary; for a catalog or PE file, its signatures and content.
+
+    A folder among FILES is walked recursively for .msu, .cab, .cat, .exe, .dll, .sys, .ocx
+    and .mui files; a file that cannot be read is reported and the scan goes on."""
     moment = _parse_as_of(as_of)
     try:
         extra = [c for path in trust_roots for c in load_certificates(path)]
@@ -347,8 +351,16 @@ def inspect_cmd(
     trust = TrustStore.default(extra)
     records: list[dict[str, Any]] = []
     status = EXIT_OK
-    lines: list[str] = []
-    for path in files:
+
+    def unlistable(folder: str, exc: OSError) -> None:
+        nonlocal status
+        err = InputError(f"cannot list folder: {exc.strerror}", path=folder)
+        _error(folder, err)
+        records.append({"path": folder, "error": cabinet_json.error_dict(err)})
+        status = EXIT_FAILED if status != EXIT_INTERNAL else status
+
+    for path in iter_inputs(files, on_error=unlistable):
+        lines: list[str] = []
         try:
             if signatures_only:
                 rep = inspect_file(path, trust, as_of=moment, file_hashes=False)
@@ -382,12 +394,11 @@ def inspect_cmd(
             signatures_text.render_file(rep, lines.append, findings=pkg is None)
             if pkg is not None:
                 package_text.render_package(pkg, lines.append)
+            click.echo("\n".join(lines))  # each file as soon as it is done
     if as_json:
         doc = signatures_json.inspect_dict([], trust, moment)
         doc["files"] = records
         click.echo(json.dumps(doc, indent=2))
-    else:
-        click.echo("\n".join(lines))
     sys.exit(status)
 
 

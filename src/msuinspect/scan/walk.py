@@ -1,0 +1,65 @@
+"""Expand command-line inputs into the files to inspect.
+
+A path that names a file (or names nothing) is passed through unchanged, so the caller
+reports its error. A folder is walked recursively in a stable order (a folder's files by
+case-folded name, then its subfolders the same way), without following symbolic links, and
+yields the regular files whose extension marks a Windows update artefact. Folders that
+cannot be listed are reported to ``on_error`` and the walk goes on.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+
+#: extensions collected from folders (explicitly named files are always inspected)
+PACKAGE_SUFFIXES: frozenset[str] = frozenset(
+    {".msu", ".cab", ".cat", ".exe", ".dll", ".sys", ".ocx", ".mui"}
+)
+
+
+def iter_inputs(
+    paths: Iterable[str],
+    *,
+    suffixes: frozenset[str] = PACKAGE_SUFFIXES,
+    on_error: Callable[[str, OSError], None] | None = None,
+) -> Iterator[str]:
+    """Yield every file to inspect, in order: named files as given, folders expanded."""
+    for path in paths:
+        if os.path.isdir(path):
+            yield from _walk(path, suffixes, on_error)
+        else:
+            yield path
+
+
+def _walk(
+    top: str,
+    suffixes: frozenset[str],
+    on_error: Callable[[str, OSError], None] | None,
+) -> Iterator[str]:
+    # an explicit stack: folder depth is bounded by the file system, not by Python's
+    # recursion limit; entries are pushed in reverse so the walk yields in sorted order
+    stack: list[str] = [top]
+    while stack:
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: (e.name.casefold(), e.name))
+        except OSError as exc:
+            if on_error is not None:
+                on_error(folder, exc)
+            continue
+        subfolders: list[str] = []
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    subfolders.append(entry.path)
+                elif (
+                    entry.is_file(follow_symlinks=False)
+                    and os.path.splitext(entry.name)[1].lower() in suffixes
+                ):
+                    yield entry.path
+            except OSError as exc:
+                if on_error is not None:
+                    on_error(entry.path, exc)
+        stack.extend(reversed(subfolders))

@@ -1,0 +1,72 @@
+"""Lower layers never import upper ones (docs/architecture.md)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from conftest import REPO
+
+SRC = REPO / "src" / "msuinspect"
+
+# lowest first; a module may import its own layer and any layer before it
+LAYERS: list[set[str]] = [
+    {"errors", "findings", "limits", "source", "__init__", "__version__", "data"},
+    {"cab"},
+    {"cms"},
+    {"authenticode"},
+    {"package"},
+    {"scan"},
+    {"report", "cli", "__main__"},
+]
+
+
+def _layer_of(top: str) -> int:
+    for i, names in enumerate(LAYERS):
+        if top in names:
+            return i
+    raise AssertionError(f"msuinspect.{top} is in no layer of tests/test_layers.py")
+
+
+def _top(path: Path) -> str:
+    rel = path.relative_to(SRC)
+    return rel.parts[0].removesuffix(".py")
+
+
+def _imported_tops(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module]
+            if node.module == "msuinspect":
+                names = [f"msuinspect.{a.name}" for a in node.names]
+        else:
+            continue
+        for name in names:
+            parts = name.split(".")
+            if parts[0] == "msuinspect" and len(parts) > 1:
+                found.add(parts[1])
+    return found
+
+
+def test_no_module_imports_an_upper_layer() -> None:
+    modules = sorted(SRC.rglob("*.py"))
+    assert modules
+    wrong = []
+    for path in modules:
+        own = _layer_of(_top(path))
+        for top in _imported_tops(path):
+            if _layer_of(top) > own:
+                wrong.append(f"{path.relative_to(SRC)} imports msuinspect.{top}")
+    assert wrong == []
+
+
+def test_relative_imports_are_not_used() -> None:
+    """Relative imports would hide cross-layer imports from the check above."""
+    for path in sorted(SRC.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        rel = [n.lineno for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level]
+        assert rel == [], f"{path.relative_to(SRC)}: relative import at lines {rel}"

@@ -243,7 +243,8 @@ def parse_layout(
         raw_name = r.read_cstring(pos + 16, limits.max_name_length, f"name of CFFILE #{i}")
         if ifold < IFOLD_CONTINUED_FROM_PREV and ifold >= c_folders:
             raise CabFormatError(
-                f"CFFILE #{i} refers to folder {ifold} but the cabinet has {c_folders}",
+                f"CFFILE #{i} refers to folder index {ifold} but the cabinet has "
+                f"{c_folders} folder{'s' if c_folders != 1 else ''} (indices from 0)",
                 offset=pos + 8,
             )
         text, valid = names.decode_name(raw_name, bool(attribs & 0x80))

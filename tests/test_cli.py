@@ -267,3 +267,21 @@ def test_inspect_reports_an_unlistable_folder(tmp_path: Path) -> None:
     assert [Path(f["path"]).name for f in files] == ["ok.cab", "d" * 200]
     assert files[1]["error"]["code"] == "input-error"
     assert "cannot list folder" in r.stderr
+
+
+def test_inspect_jsonl_streams_one_line_per_file(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.cab"
+    broken.write_bytes(b"MSCF\0\0\0\0" + b"\xff" * 40)
+    opts = ("--signatures-only", "--as-of", "2024-01-01")
+    r = run("inspect", "--jsonl", *opts, str(SAMPLE), str(broken))
+    assert r.returncode == 1, r.stderr
+    head, *files = (json.loads(line) for line in r.stdout.splitlines())
+    assert head["schema"] == "msuinspect.inspect-jsonl/1" and "files" not in head
+    assert head["trust_roots"] and head["as_of"]
+    assert [Path(f["path"]).name for f in files] == [SAMPLE.name, "broken.cab"]
+    assert files[0]["signatures"] and files[1]["error"]["code"]
+    # the same file objects as --json
+    j = run("inspect", "--json", *opts, str(SAMPLE), str(broken))
+    assert json.loads(j.stdout)["files"] == files
+    both = run("inspect", "--json", "--jsonl", str(SAMPLE))
+    assert both.returncode == 2 and "exclude each other" in both.stderr

@@ -139,6 +139,15 @@ def _error(path: str, exc: BaseException) -> None:
         )
 
 
+def _internal_error_dict(exc: BaseException) -> dict[str, Any]:
+    return {
+        "code": "internal-error",
+        "message": f"{type(exc).__name__}: {exc} (this is a bug; please report it)",
+        "offset": None,
+        "path": None,
+    }
+
+
 def _matcher(patterns: tuple[str, ...]) -> Callable[[str], bool]:
     """Case-insensitive shell-wildcard match on member paths, '/' and '\\' alike."""
     pats = [p.replace("\\", "/").casefold() for p in patterns]
@@ -312,6 +321,12 @@ def _parse_as_of(text: str | None) -> _dt.datetime:
 @click.argument("files", nargs=-1, required=True, type=click.Path())
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
 @click.option(
+    "--jsonl",
+    "as_jsonl",
+    is_flag=True,
+    help="one JSON line per file as each is done (a header line first), for large batches",
+)
+@click.option(
     "--trust-root",
     "trust_roots",
     multiple=True,
@@ -333,6 +348,7 @@ def _parse_as_of(text: str | None) -> _dt.datetime:
 def inspect_cmd(
     files: tuple[str, ...],
     as_json: bool,
+    as_jsonl: bool,
     trust_roots: tuple[str, ...],
     as_of: str | None,
     signatures_only: bool,
@@ -343,6 +359,8 @@ def inspect_cmd(
 
     A folder among FILES is walked recursively for .msu, .cab, .cat, .exe, .dll, .sys, .ocx
     and .mui files; a file that cannot be read is reported and the scan goes on."""
+    if as_json and as_jsonl:
+        raise click.UsageError("--json and --jsonl exclude each other")
     moment = _parse_as_of(as_of)
     try:
         extra = [c for path in trust_roots for c in load_certificates(path)]
@@ -351,12 +369,23 @@ def inspect_cmd(
     trust = TrustStore.default(extra)
     records: list[dict[str, Any]] = []
     status = EXIT_OK
+    if as_jsonl:
+        head = signatures_json.inspect_dict([], trust, moment)
+        del head["files"]
+        head["schema"] = signatures_json.INSPECT_JSONL_SCHEMA
+        click.echo(json.dumps(head))
+
+    def emit(record: dict[str, Any]) -> None:
+        if as_jsonl:
+            click.echo(json.dumps(record))
+        else:
+            records.append(record)
 
     def unlistable(folder: str, exc: OSError) -> None:
         nonlocal status
         err = InputError(f"cannot list folder: {exc.strerror}", path=folder)
         _error(folder, err)
-        records.append({"path": folder, "error": cabinet_json.error_dict(err)})
+        emit({"path": folder, "error": cabinet_json.error_dict(err)})
         status = EXIT_FAILED if status != EXIT_INTERNAL else status
 
     for path in iter_inputs(files, on_error=unlistable):
@@ -372,25 +401,26 @@ def inspect_cmd(
             if isinstance(exc, MsuInspectError):
                 _error(path, exc)
                 status = EXIT_FAILED if status != EXIT_INTERNAL else status
-                records.append({"path": path, "error": cabinet_json.error_dict(exc)})
+                emit({"path": path, "error": cabinet_json.error_dict(exc)})
                 continue
             if _debug():
                 raise
             _error(path, exc)
             status = EXIT_INTERNAL
+            emit({"path": path, "error": _internal_error_dict(exc)})
             continue
         record = signatures_json.file_dict(rep)
         problems = rep.has_errors
         if pkg is not None:
             record["package"] = package_json.package_dict(pkg)
             problems = any(f.severity is Severity.ERROR for f in pkg.all_findings())
-        records.append(record)
+        emit(record)
         if rep.error is not None:
             _error(rep.path, rep.error)
             status = EXIT_FAILED if status != EXIT_INTERNAL else status
         elif problems and status == EXIT_OK:
             status = EXIT_SIGNATURE_PROBLEM
-        if not as_json:
+        if not (as_json or as_jsonl):
             signatures_text.render_file(rep, lines.append, findings=pkg is None)
             if pkg is not None:
                 package_text.render_package(pkg, lines.append)

@@ -13,6 +13,8 @@ from msuinspect.authenticode.trust import ChainResult, TrustStore
 from msuinspect.report.cabinet_json import error_dict, findings_list
 
 INSPECT_SCHEMA = "msuinspect.inspect/1"
+#: ``inspect --jsonl``: a header line with this schema, then one file object per line
+INSPECT_JSONL_SCHEMA = "msuinspect.inspect-jsonl/1"
 
 
 def _time(t: _dt.datetime | None) -> str | None:

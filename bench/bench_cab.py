@@ -25,14 +25,7 @@ This is a benchmark, not a test. Nothing is written outside the work folder.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import json
-import os
-import platform
-import re
-import shlex
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -40,10 +33,16 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import benchlib
 import make_inputs
-from make_inputs import BuildError, Inputs
+from benchlib import BuildError, Rate, Result, Timing, Tool, add_timing_options, first_line
 
 TARGET_RATIO = 1.5
+#: the baseline row
+CABEXTRACT = "cabextract -q -p"
+
+#: imported by every msuinspect row (reported as "python startup + import msuinspect")
+STARTUP_IMPORTS = "import msuinspect.cli, msuinspect.cab.container"
 
 #: pure decode through the library: every member of every unit into a discarding sink.
 #: argv: FILE [DECODER ...]; exits 1 unless every member decoded to its declared size.
@@ -76,30 +75,6 @@ if bad or n != want:
 
 
 @dataclass(slots=True)
-class Tool:
-    name: str
-    argv: list[str]
-    #: output bytes expected on stdout (external tools are checked once before timing)
-    check_output: bool = False
-
-
-@dataclass(slots=True)
-class Result:
-    tool: Tool
-    times: list[float] = field(default_factory=list)
-    rss_kib: list[int] = field(default_factory=list)
-    error: str | None = None
-
-    @property
-    def median(self) -> float | None:
-        return statistics.median(self.times) if self.times else None
-
-    @property
-    def peak_rss_mib(self) -> float | None:
-        return max(self.rss_kib) / 1024 if self.rss_kib else None
-
-
-@dataclass(slots=True)
 class Case:
     label: str  #: LZX / MSZIP
     path: Path
@@ -120,7 +95,7 @@ def tools_for(kind: str, path: Path, *, with_bsdtar: bool) -> list[Tool]:
     ]
     tools.append(Tool("msuinspect decode only (default)", snippet))
     tools += [Tool(f"msuinspect decode only ({b})", [*snippet, b]) for b in backends]
-    tools.append(Tool("cabextract -q -p", ["cabextract", "-q", "-p", f], check_output=True))
+    tools.append(Tool(CABEXTRACT, ["cabextract", "-q", "-p", f], check_output=True))
     tools.append(Tool("7zz x -so", ["7zz", "x", "-so", f], check_output=True))
     if with_bsdtar:
         tools.append(Tool("bsdtar -xOf", ["bsdtar", "-xOf", f], check_output=True))
@@ -141,152 +116,24 @@ def count_stdout(argv: list[str], scratch: Path) -> tuple[int, int, str]:
     return rc, n, tail
 
 
-def _parse_time_v(text: str) -> list[int]:
-    return [int(m) for m in re.findall(r"Maximum resident set size \(kbytes\): (\d+)", text)]
-
-
-def run_hyperfine(
-    tool: Tool, runs: int, warmup: int, scratch: Path, time_bin: str | None
-) -> Result:
-    res = Result(tool)
-    slug = re.sub(r"[^A-Za-z0-9]+", "_", tool.name).strip("_")
-    export = scratch / f"hyperfine_{slug}.json"
-    rss_file = scratch / f"rss_{slug}.txt"
-    rss_file.unlink(missing_ok=True)
-    argv = tool.argv
-    if time_bin is not None:
-        argv = [time_bin, "-v", "-a", "-o", str(rss_file), *argv]
-    cmd = [
-        "hyperfine",
-        "-N",
-        "--style",
-        "none",
-        "--warmup",
-        str(warmup),
-        "--runs",
-        str(runs),
-        "--export-json",
-        str(export),
-        "--command-name",
-        tool.name,
-        shlex.join(argv),
-    ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        lines = (proc.stderr or proc.stdout).strip().splitlines()
-        res.error = "hyperfine: " + (lines[-1] if lines else f"exit status {proc.returncode}")
-        return res
-    data = json.loads(export.read_text())
-    res.times = [float(t) for t in data["results"][0]["times"]]
-    if time_bin is not None and rss_file.exists():
-        res.rss_kib = _parse_time_v(rss_file.read_text())[warmup:]
-    else:
-        res.rss_kib = [_timed_run(tool.argv)[1]]
-    return res
-
-
-def _timed_run(
-    argv: list[str], time_bin: str | None = None, scratch: Path | None = None
-) -> tuple[float, int, int]:
-    """One run with stdout to /dev/null: (seconds, peak RSS KiB, exit status).
-
-    The RSS comes from ``/usr/bin/time -v`` when given, else from ``os.wait4``; the latter is
-    floored at this Python process's own RSS (Linux keeps ``ru_maxrss`` across fork + exec).
-    """
-    rss_file = None
-    if time_bin is not None and scratch is not None:
-        rss_file = scratch / "rss_plain.txt"
-        rss_file.unlink(missing_ok=True)
-        argv = [time_bin, "-v", "-o", str(rss_file), *argv]
-    with open(os.devnull, "wb") as null:
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(argv, stdout=null, stderr=subprocess.DEVNULL)
-        _pid, status, usage = os.wait4(proc.pid, 0)
-        elapsed = time.perf_counter() - t0
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    rss = int(usage.ru_maxrss)
-    if rss_file is not None and rss_file.exists():
-        found = _parse_time_v(rss_file.read_text())
-        rss = found[0] if found else rss
-    return elapsed, rss, proc.returncode
-
-
-def run_plain(tool: Tool, runs: int, warmup: int, time_bin: str | None, scratch: Path) -> Result:
-    res = Result(tool)
-    for i in range(warmup + runs):
-        elapsed, rss, rc = _timed_run(tool.argv, time_bin, scratch)
-        if rc != 0:
-            res.error = f"exit status {rc}"
-            return res
-        if i >= warmup:
-            res.times.append(elapsed)
-            res.rss_kib.append(rss)
-    return res
-
-
 # ---------------------------------------------------------------------------- machine facts
-def _first_line(argv: list[str], pattern: str | None = None) -> str:
-    try:
-        proc = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=20)
-    except (OSError, subprocess.TimeoutExpired):
-        return "not available"
-    for line in (proc.stdout + proc.stderr).splitlines():
-        line = line.strip()
-        if line and (pattern is None or re.search(pattern, line)):
-            return line
-    return "unknown"
+def _decoder_facts() -> dict[str, str]:
+    from msuinspect.cab.codecs.base import default_codecs
 
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def _mem_total() -> str:
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal"):
-                return f"{int(line.split()[1]) / 1048576:.1f} GiB"
-    except (OSError, ValueError):
-        pass
-    return "unknown"
+    return {"decoders": "; ".join(f"{c.key}: {c.description}" for c in default_codecs())}
 
 
 def machine_facts() -> dict[str, str]:
-    facts = {
-        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "cpu": f"{_cpu_model()}, {os.cpu_count()} logical CPU(s), {_mem_total()} RAM",
-        "os": f"{platform.system()} {platform.release()} ({platform.machine()})",
-        "python": f"{platform.python_implementation()} {platform.python_version()} "
-        f"({sys.executable})",
-    }
-    try:
-        import msuinspect
-        from msuinspect.cab.codecs.base import default_codecs
-
-        facts["msuinspect"] = msuinspect.__version__
-        facts["decoders"] = "; ".join(f"{c.key}: {c.description}" for c in default_codecs())
-    except Exception as exc:  # the benchmark still reports the external tools
-        facts["msuinspect"] = f"not importable: {exc}"
-    rev = _first_line(["git", "-C", str(make_inputs.REPO_DIR), "rev-parse", "--short", "HEAD"])
-    dirty = _first_line(
-        ["git", "-C", str(make_inputs.REPO_DIR), "status", "--porcelain", "--", "src"]
+    """:func:`benchlib.machine_facts` + the decoders, cabextract, 7zz, bsdtar and libmspack."""
+    facts = benchlib.machine_facts(
+        package_facts=_decoder_facts,
+        tools={
+            "cabextract": first_line(["cabextract", "--version"]),
+            "7zz": first_line(["7zz"], r"7-Zip"),
+            "bsdtar": first_line(["bsdtar", "--version"]),
+        },
     )
-    if re.fullmatch(r"[0-9a-f]{4,40}", rev):
-        facts["git"] = rev + (" (src/ modified)" if dirty not in ("unknown", "") else "")
-    facts["cabextract"] = _first_line(["cabextract", "--version"])
-    facts["7zz"] = _first_line(["7zz"], r"7-Zip")
-    facts["bsdtar"] = _first_line(["bsdtar", "--version"])
-    facts["gcab"] = _first_line(["gcab", "--version"])
-    facts["hyperfine"] = (
-        _first_line(["hyperfine", "--version"]) if shutil.which("hyperfine") else "not installed"
-    )
-    libmspack = _first_line(["dpkg-query", "-W", "-f", "${Version}", "libmspack0"])
+    libmspack = first_line(["dpkg-query", "-W", "-f", "${Version}", "libmspack0"])
     if (
         libmspack
         and libmspack not in ("unknown", "not available")
@@ -296,44 +143,24 @@ def machine_facts() -> dict[str, str]:
     return facts
 
 
-def python_startup(runs: int) -> float:
-    """Median seconds of ``python -c 'import msuinspect.cli'`` (every msuinspect row pays it)."""
-    argv = [sys.executable, "-c", "import msuinspect.cli, msuinspect.cab.container"]
-    times = [_timed_run(argv)[0] for _ in range(runs + 1)][1:]
-    return statistics.median(times)
-
-
 # ---------------------------------------------------------------------------------- report
-def _fmt(v: float | None, spec: str) -> str:
-    return "-" if v is None else format(v, spec)
+MB_PER_S = Rate("MB/s", 1e6, width=7, digits=1)
 
 
 def table(case: Case) -> list[str]:
-    base = next((r.median for r in case.results if r.tool.name.startswith("cabextract")), None)
-    head = (
-        f"| {'tool':<44} | {'median s':>8} | {'MB/s':>7} | {'x cabextract':>12} "
-        f"| {'peak RSS MiB':>12} |"
+    return benchlib.table(
+        case.results,
+        nbytes=case.uncompressed,
+        rate=MB_PER_S,
+        baseline=CABEXTRACT,
+        ratio_heading="x cabextract",
+        tool_width=44,
     )
-    rule = f"|:{'-' * 45}|{'-' * 9}:|{'-' * 8}:|{'-' * 13}:|{'-' * 13}:|"
-    lines = [head, rule]
-    for r in case.results:
-        med = r.median
-        if r.error is not None:
-            lines.append(f"| {r.tool.name:<44} | {'FAILED':>8} | {'':>7} | {'':>12} | {'':>12} |")
-            continue
-        mbps = case.uncompressed / med / 1e6 if med else None
-        ratio = med / base if med is not None and base else None
-        lines.append(
-            f"| {r.tool.name:<44} | {_fmt(med, '8.3f')} | {_fmt(mbps, '7.1f')} | "
-            f"{_fmt(ratio, '11.2f') + 'x' if ratio is not None else '-':>12} | "
-            f"{_fmt(r.peak_rss_mib, '12.1f')} |"
-        )
-    return lines
 
 
 def verdicts(case: Case) -> list[str]:
     by = {r.tool.name: r for r in case.results}
-    cab = by.get("cabextract -q -p")
+    cab = by.get(CABEXTRACT)
     out = []
     for name in ("msuinspect decode only (default)", "msuinspect list --hash (default)"):
         r = by.get(name)
@@ -355,36 +182,21 @@ def main(argv: list[str] | None = None) -> int:
         description="msuinspect decode throughput vs cabextract / 7zz / bsdtar"
     )
     make_inputs.add_input_options(ap)
-    ap.add_argument("--runs", type=int, default=3, help="timed runs per command (default 3)")
-    ap.add_argument("--warmup", type=int, default=1, help="warm-up runs per command (default 1)")
-    ap.add_argument(
-        "--no-hyperfine",
-        action="store_true",
-        help="time with perf_counter even if hyperfine is there",
-    )
+    add_timing_options(ap)
     ap.add_argument("--only", choices=["lzx", "mszip"], help="measure one of the two cabinets only")
     args = ap.parse_args(argv)
-    if args.runs < 1 or args.warmup < 0:
-        ap.error("--runs must be >= 1 and --warmup >= 0")
+    timing = Timing.from_args(ap, args)
 
     for exe in ("cabextract", "7zz"):
         if shutil.which(exe) is None:
             print(f"bench_cab: error: {exe} is required", file=sys.stderr)
             return 2
     try:
-        inputs: Inputs = make_inputs.build_inputs(
-            args.workdir,
-            args.size,
-            args.lzx_source,
-            rebuild=args.rebuild,
-            keep_aliases=args.keep_aliases,
-        )
+        inputs = make_inputs.inputs_from_args(args)
     except BuildError as exc:
         print(f"bench_cab: error: {exc}", file=sys.stderr)
         return 2
 
-    use_hyperfine = shutil.which("hyperfine") is not None and not args.no_hyperfine
-    time_bin = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
     with_bsdtar = shutil.which("bsdtar") is not None
     scratch = args.workdir / "results"
     scratch.mkdir(parents=True, exist_ok=True)
@@ -396,14 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         cases.append(Case("MSZIP", inputs.mszip, inputs.uncompressed("mszip")))
 
     facts = machine_facts()
-    timer = "hyperfine -N" if use_hyperfine else "time.perf_counter"
-    rss_src = (
-        "/usr/bin/time -v" if time_bin else "os.wait4 rusage (floored at the benchmark's own RSS)"
-    )
-    facts["method"] = (
-        f"{timer}, {args.warmup} warm-up + {args.runs} timed runs, median; "
-        f"peak RSS from {rss_src} (max over timed runs)"
-    )
+    facts["method"] = timing.method()
     t_start = time.perf_counter()
     for case in cases:
         for tool in tools_for(case.label, case.path, with_bsdtar=with_bsdtar):
@@ -415,34 +220,25 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"  skipped: {err}", file=sys.stderr)
                     case.results.append(Result(tool, error=err))
                     continue
-            if use_hyperfine:
-                res = run_hyperfine(tool, args.runs, args.warmup, scratch, time_bin)
-            else:
-                res = run_plain(tool, args.runs, args.warmup, time_bin, scratch)
-            if res.error:
-                print(f"  failed: {res.error}", file=sys.stderr)
-            case.results.append(res)
-    startup = python_startup(args.runs)
+            case.results.append(timing.measure(tool, scratch))
+    startup = benchlib.python_startup(STARTUP_IMPORTS, args.runs)
     elapsed = time.perf_counter() - t_start
 
-    out: list[str] = []
-    out.append("## Machine")
-    out += [f"- {k}: {v}" for k, v in facts.items()]
-    out.append(f"- python startup + import msuinspect: {startup:.3f} s (in every msuinspect row)")
-    out.append("")
-    out.append("## Inputs")
-    out += [f"- {line}" for line in make_inputs.describe(inputs)]
-    for case in cases:
-        out.append("")
-        out.append(
-            f"## {case.label}: {case.path.name} "
-            f"({case.uncompressed / 1e6:.1f} MB uncompressed, "
-            f"{case.path.stat().st_size / 1e6:.1f} MB file)"
-        )
-        out.append("")
-        out += table(case)
-        out.append("")
-        out += verdicts(case)
+    out = benchlib.report(
+        facts,
+        f"python startup + import msuinspect: {startup:.3f} s (in every msuinspect row)",
+        make_inputs.describe(inputs),
+        [
+            (
+                f"{case.label}: {case.path.name} "
+                f"({case.uncompressed / 1e6:.1f} MB uncompressed, "
+                f"{case.path.stat().st_size / 1e6:.1f} MB file)",
+                table(case),
+                verdicts(case),
+            )
+            for case in cases
+        ],
+    )
     out.append("")
     out.append(f"(measured in {elapsed:.0f} s)")
     print("\n".join(out))
@@ -456,23 +252,12 @@ def main(argv: list[str] | None = None) -> int:
                 "label": c.label,
                 "path": str(c.path),
                 "uncompressed": c.uncompressed,
-                "results": [
-                    {
-                        "tool": r.tool.name,
-                        "argv": r.tool.argv,
-                        "times": r.times,
-                        "median": r.median,
-                        "rss_kib": r.rss_kib,
-                        "error": r.error,
-                    }
-                    for r in c.results
-                ],
+                "results": [r.record() for r in c.results],
             }
             for c in cases
         ],
     }
-    (scratch / "results.json").write_text(json.dumps(record, indent=2) + "\n")
-    print(f"(raw numbers: {scratch / 'results.json'})", file=sys.stderr)
+    benchlib.write_results(scratch / "results.json", record)
     return 0
 
 

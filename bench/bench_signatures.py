@@ -44,16 +44,13 @@ This is a benchmark, not a test. Nothing is written outside the work folder.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import hashlib
 import io
 import json
 import os
-import platform
 import pstats
 import re
 import shutil
-import statistics
 import struct
 import subprocess
 import sys
@@ -61,10 +58,32 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench_cab import Result, Tool, _cpu_model, _first_line, _mem_total, run_hyperfine, run_plain
-from make_inputs import DEFAULT_WORKDIR, REPO_DIR, BuildError, parse_size
+import benchlib
+from benchlib import (
+    REPO_DIR,
+    BuildError,
+    Rate,
+    Result,
+    Timing,
+    Tool,
+    add_rebuild_option,
+    add_size_option,
+    add_timing_options,
+    add_workdir_option,
+    cpu_flags,
+    first_line,
+    median_of,
+    read_manifest,
+    require_tools,
+    run,
+    stderr_logger,
+)
 
 TARGET_RATIO = 1.3
+
+#: imported by every msuinspect row (reported as "python startup + import msuinspect inspect
+#: path"); timed with the output captured, as this script always has
+STARTUP_IMPORTS = "import msuinspect.cli, msuinspect.authenticode.inspect"
 
 #: bump when the inputs change (invalidates cached builds)
 BUILDER_VERSION = 1
@@ -116,17 +135,6 @@ VARIANTS = (
 
 
 # ----------------------------------------------------------------------------------- inputs
-def _run(cmd: list[str], *, cwd: Path | None = None) -> str:
-    try:
-        proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False)
-    except OSError as exc:
-        raise BuildError(f"cannot run {cmd[0]}: {exc}") from exc
-    if proc.returncode != 0:
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
-        raise BuildError(f"{' '.join(cmd[:3])} ... failed ({proc.returncode}): {' | '.join(tail)}")
-    return proc.stdout + proc.stderr
-
-
 def _digest_file(path: Path, algorithm: str = "sha256") -> str:
     with open(path, "rb") as fh:
         return hashlib.file_digest(fh, algorithm).hexdigest()
@@ -200,7 +208,7 @@ def sign(unsigned: Path, variant: Variant, out: Path) -> None:
         if nest:
             cmd.append("-nest")
         cmd += ["-in", str(current), "-out", str(dst)]
-        _run(cmd)
+        run(cmd)
         if current != unsigned:
             current.unlink()
         current = dst
@@ -241,8 +249,8 @@ def _spec(size: int, files: int) -> dict[str, object]:
         "seed": SEED.decode(),
         "sign_time": SIGN_TIME,
         "pki_sha256": _pki_digest(),
-        "gcab": _first_line(["gcab", "--version"]),
-        "osslsigncode": _first_line(["osslsigncode", "--version"]),
+        "gcab": first_line(["gcab", "--version"]),
+        "osslsigncode": first_line(["osslsigncode", "--version"]),
     }
 
 
@@ -251,13 +259,8 @@ def build_inputs(
 ) -> Inputs:
     """Build (or reuse) ``workdir/big_sha256.cab`` and ``workdir/big_dual.cab``."""
 
-    def say(msg: str) -> None:
-        if log:
-            print(msg, file=sys.stderr, flush=True)
-
-    for tool in ("gcab", "osslsigncode"):
-        if shutil.which(tool) is None:
-            raise BuildError(f"{tool} is needed to build the inputs (apt-get install {tool})")
+    say = stderr_logger(log)
+    require_tools("gcab", "osslsigncode")
     if not 1 <= files <= 1000 or size < files:
         raise BuildError("--files must be 1..1000 and --size at least one byte per file")
     if size > _MAX_SIZE:
@@ -269,18 +272,11 @@ def build_inputs(
     workdir.mkdir(parents=True, exist_ok=True)
     manifest = workdir / MANIFEST_NAME
     outputs = {v.key: workdir / v.name for v in VARIANTS}
-    if not rebuild and manifest.is_file() and all(p.is_file() for p in outputs.values()):
-        try:
-            old = json.loads(manifest.read_text())
-        except (OSError, ValueError):
-            old = None
-        if (
-            isinstance(old, dict)
-            and old.get("spec") == spec
-            and all(
-                old.get("signed", {}).get(k, {}).get("bytes") == p.stat().st_size
-                for k, p in outputs.items()
-            )
+    if not rebuild and all(p.is_file() for p in outputs.values()):
+        old = read_manifest(manifest, spec)
+        if old is not None and all(
+            old.get("signed", {}).get(k, {}).get("bytes") == p.stat().st_size
+            for k, p in outputs.items()
         ):
             say(f"reusing inputs in {workdir} (same parameters; --rebuild to force)")
             return Inputs(outputs, old)
@@ -297,7 +293,7 @@ def build_inputs(
         t_payload = time.perf_counter()
         say(f"packing {unsigned} (gcab -c, stored)")
         unsigned.unlink(missing_ok=True)
-        _run(["gcab", "-c", str(unsigned.resolve()), *names], cwd=payload)
+        run(["gcab", "-c", str(unsigned.resolve()), *names], cwd=payload)
         shutil.rmtree(payload)
         cab = check_stored_cab(unsigned, size, files)
         unsigned_sha = _digest_file(unsigned)
@@ -443,18 +439,9 @@ def check_once(tool: Tool, case: Case) -> str | None:
 
 
 # ---------------------------------------------------------------------------- machine facts
-def _cpu_flags() -> set[str]:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return set()
-
-
 def machine_facts() -> dict[str, str]:
-    flags = _cpu_flags()
+    """:func:`benchlib.machine_facts` + SHA-NI, Python's OpenSSL, osslsigncode and openssl."""
+    flags = cpu_flags()
     sha_ni = "yes" if "sha_ni" in flags else ("no" if flags else "unknown")
     py_ssl = subprocess.run(
         [sys.executable, "-c", "import ssl; print(ssl.OPENSSL_VERSION)"],
@@ -462,33 +449,16 @@ def machine_facts() -> dict[str, str]:
         text=True,
         check=False,
     ).stdout.strip()
-    facts = {
-        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "cpu": f"{_cpu_model()}, {os.cpu_count()} logical CPU(s), SHA-NI: {sha_ni}, "
-        f"{_mem_total()} RAM",
-        "os": f"{platform.system()} {platform.release()} ({platform.machine()})",
-        "python": f"{platform.python_implementation()} {platform.python_version()} "
-        f"({sys.executable}), ssl.OPENSSL_VERSION: {py_ssl or 'unknown'}",
-    }
-    try:
-        import msuinspect
-
-        facts["msuinspect"] = msuinspect.__version__
-    except Exception as exc:  # the benchmark still reports the external tools
-        facts["msuinspect"] = f"not importable: {exc}"
-    rev = _first_line(["git", "-C", str(REPO_DIR), "rev-parse", "--short", "HEAD"])
-    dirty = _first_line(["git", "-C", str(REPO_DIR), "status", "--porcelain", "--", "src"])
-    if re.fullmatch(r"[0-9a-f]{4,40}", rev):
-        facts["git"] = rev + (" (src/ modified)" if dirty not in ("unknown", "") else "")
-    ossl = _first_line(["osslsigncode", "--version"]).removesuffix(":").removesuffix(", using")
-    ossl_lib = _first_line(["osslsigncode", "--version"], r"OpenSSL")
-    facts["osslsigncode"] = f"{ossl}; {ossl_lib}" if ossl_lib != "unknown" else ossl
-    facts["openssl"] = _first_line(["openssl", "version"])
-    facts["gcab"] = _first_line(["gcab", "--version"])
-    facts["hyperfine"] = (
-        _first_line(["hyperfine", "--version"]) if shutil.which("hyperfine") else "not installed"
+    ossl = first_line(["osslsigncode", "--version"]).removesuffix(":").removesuffix(", using")
+    ossl_lib = first_line(["osslsigncode", "--version"], r"OpenSSL")
+    return benchlib.machine_facts(
+        cpu_note=f"SHA-NI: {sha_ni}",
+        python_note=f"ssl.OPENSSL_VERSION: {py_ssl or 'unknown'}",
+        tools={
+            "osslsigncode": f"{ossl}; {ossl_lib}" if ossl_lib != "unknown" else ossl,
+            "openssl": first_line(["openssl", "version"]),
+        },
     )
-    return facts
 
 
 def bytecode_env(workdir: Path, keep: bool) -> str:
@@ -510,47 +480,23 @@ def bytecode_env(workdir: Path, keep: bool) -> str:
     return f"Python rows use the bytecode cache PYTHONPYCACHEPREFIX={prefix}{note}"
 
 
-def python_startup(runs: int) -> float:
-    """Median seconds of importing the ``inspect`` code path (every msuinspect row pays it)."""
-    argv = [sys.executable, "-c", "import msuinspect.cli, msuinspect.authenticode.inspect"]
-    times = []
-    for _ in range(runs + 1):
-        t0 = time.perf_counter()
-        subprocess.run(argv, check=False, capture_output=True)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times[1:])
-
-
 # ---------------------------------------------------------------------------------- report
-def _fmt(v: float | None, spec: str) -> str:
-    return "-" if v is None else format(v, spec)
+GB_PER_S = Rate("GB/s", 1e9, width=5, digits=2)
 
 
 def _median(case: Case, name: str) -> float | None:
-    return next((r.median for r in case.results if r.tool.name == name), None)
+    return median_of(case.results, name)
 
 
 def table(case: Case) -> list[str]:
-    base = _median(case, DGST_256)
-    head = (
-        f"| {'tool':<37} | {'median s':>8} | {'GB/s':>5} | {'x dgst -sha256':>14} "
-        f"| {'peak RSS MiB':>12} |"
+    return benchlib.table(
+        case.results,
+        nbytes=case.size,
+        rate=GB_PER_S,
+        baseline=DGST_256,
+        ratio_heading="x dgst -sha256",
+        tool_width=37,
     )
-    rule = f"|:{'-' * 38}|{'-' * 9}:|{'-' * 6}:|{'-' * 15}:|{'-' * 13}:|"
-    lines = [head, rule]
-    for r in case.results:
-        med = r.median
-        if r.error is not None:
-            lines.append(f"| {r.tool.name:<37} | {'FAILED':>8} | {'':>5} | {'':>14} | {'':>12} |")
-            continue
-        gbps = case.size / med / 1e9 if med else None
-        ratio = med / base if med is not None and base else None
-        lines.append(
-            f"| {r.tool.name:<37} | {_fmt(med, '8.3f')} | {_fmt(gbps, '5.2f')} | "
-            f"{_fmt(ratio, '13.2f') + 'x' if ratio is not None else '-':>14} | "
-            f"{_fmt(r.peak_rss_mib, '12.1f')} |"
-        )
-    return lines
 
 
 def verdicts(case: Case) -> list[str]:
@@ -602,28 +548,13 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         description="msuinspect signature inspection vs osslsigncode verify / openssl dgst"
     )
-    ap.add_argument(
-        "--workdir",
-        type=Path,
-        default=DEFAULT_WORKDIR,
-        help=f"folder for generated inputs and results (default {DEFAULT_WORKDIR})",
-    )
-    ap.add_argument(
-        "--size",
-        type=parse_size,
-        default=parse_size("1G"),
-        metavar="SIZE",
-        help="payload size, binary units (default 1G = 1 GiB; must stay below 2 GiB)",
+    add_workdir_option(ap)
+    add_size_option(
+        ap, "1G", "payload size, binary units (default 1G = 1 GiB; must stay below 2 GiB)"
     )
     ap.add_argument("--files", type=int, default=4, help="payload files in the cabinet (default 4)")
-    ap.add_argument("--rebuild", action="store_true", help="rebuild the inputs even if cached")
-    ap.add_argument("--runs", type=int, default=3, help="timed runs per command (default 3)")
-    ap.add_argument("--warmup", type=int, default=1, help="warm-up runs per command (default 1)")
-    ap.add_argument(
-        "--no-hyperfine",
-        action="store_true",
-        help="time with perf_counter even if hyperfine is there",
-    )
+    add_rebuild_option(ap)
+    add_timing_options(ap)
     ap.add_argument(
         "--only", choices=[v.key for v in VARIANTS], help="measure one signed cabinet only"
     )
@@ -644,8 +575,7 @@ def main(argv: list[str] | None = None) -> int:
         help="delete the signed cabinets and WORKDIR/pycache when done (the JSON files stay)",
     )
     args = ap.parse_args(argv)
-    if args.runs < 1 or args.warmup < 0:
-        ap.error("--runs must be >= 1 and --warmup >= 0")
+    timing = Timing.from_args(ap, args)
 
     for exe in ("osslsigncode", "openssl", "gcab"):
         if shutil.which(exe) is None:
@@ -659,8 +589,6 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     t_built = time.perf_counter()
 
-    use_hyperfine = shutil.which("hyperfine") is not None and not args.no_hyperfine
-    time_bin = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
     results_dir = args.workdir / "results"
     scratch = results_dir / "signatures"
     scratch.mkdir(parents=True, exist_ok=True)
@@ -672,15 +600,8 @@ def main(argv: list[str] | None = None) -> int:
     ]
 
     facts = machine_facts()
-    timer = "hyperfine -N" if use_hyperfine else "time.perf_counter"
-    rss_src = (
-        "/usr/bin/time -v" if time_bin else "os.wait4 rusage (floored at the benchmark's own RSS)"
-    )
     facts["bytecode"] = bytecode_env(args.workdir, args.no_bytecode_cache)
-    facts["method"] = (
-        f"{timer}, {args.warmup} warm-up + {args.runs} timed runs, median, warm page cache; "
-        f"peak RSS from {rss_src} (max over timed runs)"
-    )
+    facts["method"] = timing.method(", warm page cache")
     for case in cases:
         for tool in tools_for(case):
             print(f"[{case.variant.name}] {tool.name} ...", file=sys.stderr, flush=True)
@@ -689,14 +610,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  skipped: {problem}", file=sys.stderr)
                 case.results.append(Result(tool, error=problem))
                 continue
-            if use_hyperfine:
-                res = run_hyperfine(tool, args.runs, args.warmup, scratch, time_bin)
-            else:
-                res = run_plain(tool, args.runs, args.warmup, time_bin, scratch)
-            if res.error:
-                print(f"  failed: {res.error}", file=sys.stderr)
-            case.results.append(res)
-    startup = python_startup(args.runs)
+            case.results.append(timing.measure(tool, scratch))
+    startup = benchlib.python_startup(STARTUP_IMPORTS, args.runs, capture_output=True)
     measured = time.perf_counter() - t_built
 
     profiles: list[str] = []
@@ -705,25 +620,21 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[{case.variant.name}] cProfile {SIGS_ONLY} ...", file=sys.stderr, flush=True)
             profiles += ["", *profile_sigs_only(case, results_dir)]
 
-    out: list[str] = ["## Machine"]
-    out += [f"- {k}: {v}" for k, v in facts.items()]
-    out.append(
-        f"- python startup + import msuinspect inspect path: {startup:.3f} s "
-        "(in every msuinspect row)"
+    out = benchlib.report(
+        facts,
+        f"python startup + import msuinspect inspect path: {startup:.3f} s "
+        "(in every msuinspect row)",
+        describe(inputs),
+        [
+            (
+                f"{case.variant.name}: {case.variant.description} "
+                f"({case.size} bytes, {case.size / 1e9:.3f} GB)",
+                table(case),
+                verdicts(case),
+            )
+            for case in cases
+        ],
     )
-    out.append("")
-    out.append("## Inputs")
-    out += [f"- {line}" for line in describe(inputs)]
-    for case in cases:
-        out.append("")
-        out.append(
-            f"## {case.variant.name}: {case.variant.description} "
-            f"({case.size} bytes, {case.size / 1e9:.3f} GB)"
-        )
-        out.append("")
-        out += table(case)
-        out.append("")
-        out += verdicts(case)
     out += profiles
     out.append("")
     out.append(
@@ -742,23 +653,12 @@ def main(argv: list[str] | None = None) -> int:
                 "variant": c.variant.key,
                 "path": str(c.path),
                 "bytes": c.size,
-                "results": [
-                    {
-                        "tool": r.tool.name,
-                        "argv": r.tool.argv,
-                        "times": r.times,
-                        "median": r.median,
-                        "rss_kib": r.rss_kib,
-                        "error": r.error,
-                    }
-                    for r in c.results
-                ],
+                "results": [r.record() for r in c.results],
             }
             for c in cases
         ],
     }
-    (results_dir / "signatures.json").write_text(json.dumps(record, indent=2) + "\n")
-    print(f"(raw numbers: {results_dir / 'signatures.json'})", file=sys.stderr)
+    benchlib.write_results(results_dir / "signatures.json", record)
     if args.clean:
         for p in inputs.files.values():
             p.unlink(missing_ok=True)

@@ -35,17 +35,23 @@ import argparse
 import hashlib
 import json
 import os
-import re
 import shutil
 import struct
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-BENCH_DIR = Path(__file__).resolve().parent
-REPO_DIR = BENCH_DIR.parent
-DEFAULT_WORKDIR = BENCH_DIR / ".work"
+from benchlib import (
+    REPO_DIR,
+    BuildError,
+    add_rebuild_option,
+    add_size_option,
+    add_workdir_option,
+    read_manifest,
+    require_tools,
+    run,
+    stderr_logger,
+)
 
 #: bump when the output format of the builder changes (invalidates cached inputs)
 BUILDER_VERSION = 2
@@ -75,21 +81,6 @@ _MAX_CABINET = (1 << 31) - 1
 _MAX_NAME = 255
 #: stay well below ARG_MAX (usually 2 MiB for argv + environment) for the gcab call
 _MAX_ARGV_BYTES = 1_500_000
-
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
-_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
-
-
-class BuildError(Exception):
-    """An input could not be built (bad source, failed tool)."""
-
-
-def parse_size(text: str) -> int:
-    """``400M`` -> 419430400 (binary units, like ``msuinspect --max-output``)."""
-    m = _SIZE.match(text)
-    if not m:
-        raise argparse.ArgumentTypeError(f"not a size: {text!r} (use e.g. 400M, 1G)")
-    return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
 
 
 def corpus_dir() -> Path:
@@ -356,20 +347,9 @@ def write_lzx_cab(out: Path, sources: list[SourceCab], plan: list[CopyPlan]) -> 
 
 
 # ---------------------------------------------------------------------------- MSZIP build
-def _run(cmd: list[str], *, cwd: Path | None = None) -> str:
-    try:
-        proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False)
-    except OSError as exc:
-        raise BuildError(f"cannot run {cmd[0]}: {exc}") from exc
-    if proc.returncode != 0:
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
-        raise BuildError(f"{' '.join(cmd[:3])} ... failed ({proc.returncode}): {' | '.join(tail)}")
-    return proc.stdout
-
-
 def cabextract_test(path: Path) -> None:
     """``cabextract -t``: every member decodes and its checksums match."""
-    out = _run(["cabextract", "-t", str(path)])
+    out = run(["cabextract", "-t", str(path)])
     if "All done, no errors." not in out:
         raise BuildError(f"cabextract -t {path}: unexpected output: {out.strip()[-200:]}")
 
@@ -380,7 +360,7 @@ def write_mszip_cab(out: Path, lzx: Path, scratch: Path) -> dict[str, int]:
         shutil.rmtree(scratch)
     scratch.mkdir(parents=True)
     try:
-        _run(["cabextract", "-q", "-d", str(scratch), str(lzx)])
+        run(["cabextract", "-q", "-d", str(scratch), str(lzx)])
         files: list[str] = []
         total = 0
         for root, dirs, names in os.walk(scratch):
@@ -397,7 +377,7 @@ def write_mszip_cab(out: Path, lzx: Path, scratch: Path) -> dict[str, int]:
             )
         tmp = out.with_name(out.name + ".tmp")
         tmp.unlink(missing_ok=True)
-        _run(["gcab", "-c", "-z", str(tmp.resolve()), *files], cwd=scratch)
+        run(["gcab", "-c", "-z", str(tmp.resolve()), *files], cwd=scratch)
         os.replace(tmp, out)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -448,13 +428,8 @@ def build_inputs(
 ) -> Inputs:
     """Build (or reuse) ``workdir/lzx.cab`` and ``workdir/mszip.cab``."""
 
-    def say(msg: str) -> None:
-        if log:
-            print(msg, file=sys.stderr, flush=True)
-
-    for tool in ("cabextract", "gcab"):
-        if shutil.which(tool) is None:
-            raise BuildError(f"{tool} is needed to build the inputs (apt-get install {tool})")
+    say = stderr_logger(log)
+    require_tools("cabextract", "gcab")
     base = corpus_dir()
     specs = [SourceSpec.parse(t, base) for t in (source_args or list(DEFAULT_LZX_SOURCES))]
     for s in specs:
@@ -465,14 +440,10 @@ def build_inputs(
 
     workdir.mkdir(parents=True, exist_ok=True)
     lzx, mszip, manifest = workdir / LZX_NAME, workdir / MSZIP_NAME, workdir / MANIFEST_NAME
-    if not rebuild and manifest.is_file() and lzx.is_file() and mszip.is_file():
-        try:
-            old = json.loads(manifest.read_text())
-        except (OSError, ValueError):
-            old = None
+    if not rebuild and lzx.is_file() and mszip.is_file():
+        old = read_manifest(manifest, spec)
         if (
-            isinstance(old, dict)
-            and old.get("spec") == spec
+            old is not None
             and old.get("lzx", {}).get("bytes") == lzx.stat().st_size
             and old.get("mszip", {}).get("bytes") == mszip.stat().st_size
         ):
@@ -524,18 +495,9 @@ def describe(inputs: Inputs) -> list[str]:
 
 
 def add_input_options(ap: argparse.ArgumentParser) -> None:
-    ap.add_argument(
-        "--workdir",
-        type=Path,
-        default=DEFAULT_WORKDIR,
-        help=f"folder for generated inputs and results (default {DEFAULT_WORKDIR})",
-    )
-    ap.add_argument(
-        "--size",
-        type=parse_size,
-        default=parse_size("400M"),
-        metavar="SIZE",
-        help="uncompressed size to reach, e.g. 300M, 600M (default 400M = 400 MiB)",
+    add_workdir_option(ap)
+    add_size_option(
+        ap, "400M", "uncompressed size to reach, e.g. 300M, 600M (default 400M = 400 MiB)"
     )
     ap.add_argument(
         "--lzx-source",
@@ -549,7 +511,18 @@ def add_input_options(ap: argparse.ArgumentParser) -> None:
         action="store_true",
         help="keep members that alias an earlier member's folder range (see make_inputs.py)",
     )
-    ap.add_argument("--rebuild", action="store_true", help="rebuild the inputs even if cached")
+    add_rebuild_option(ap)
+
+
+def inputs_from_args(args: argparse.Namespace) -> Inputs:
+    """:func:`build_inputs` with the options of :func:`add_input_options`."""
+    return build_inputs(
+        args.workdir,
+        args.size,
+        args.lzx_source,
+        rebuild=args.rebuild,
+        keep_aliases=args.keep_aliases,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -557,13 +530,7 @@ def main(argv: list[str] | None = None) -> int:
     add_input_options(ap)
     args = ap.parse_args(argv)
     try:
-        inputs = build_inputs(
-            args.workdir,
-            args.size,
-            args.lzx_source,
-            rebuild=args.rebuild,
-            keep_aliases=args.keep_aliases,
-        )
+        inputs = inputs_from_args(args)
     except BuildError as exc:
         print(f"make_inputs: error: {exc}", file=sys.stderr)
         return 1

@@ -274,3 +274,40 @@ def test_applies_to_names() -> None:
     assert applies_to_version("Windows Server 2008 R2") == "6.1"
     assert applies_to_version("Windows 8.1") == "6.3"
     assert applies_to_version("something else") is None
+
+
+def test_top_level_catalog_and_pe_are_verified_once_and_parsed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import msuinspect.package.analyse as analyse
+
+    calls: list[str] = []
+    real = analyse.inspect_source
+
+    def counting(source, *a, **kw):  # type: ignore[no-untyped-def]
+        calls.append(source.display_name)
+        return real(source, *a, **kw)
+
+    monkeypatch.setattr(analyse, "inspect_source", counting)
+    cat = FIXTURES / "cat/test_v1.cat"
+    rep = _analyse(cat)
+    assert rep.root.kind is NodeKind.CATALOG and rep.root.parsed is not None
+    assert rep.root.sha256 == hashlib.sha256(cat.read_bytes()).hexdigest()
+    assert calls == [str(cat)]
+    pe = FIXTURES / "pe/signed_dual.exe"
+    calls.clear()
+    rep = _analyse(pe)
+    assert rep.root.kind is NodeKind.PE and rep.root.signatures is not None
+    assert rep.root.pe_digests and calls == [str(pe)]
+
+
+def test_member_hashes_come_from_the_scan() -> None:
+    """Nested cabinets and members keep the SHA-1/SHA-256 the decoding scan computed."""
+    rep = _analyse(FIXTURES / "sample/Windows6.0-KB9999901-x64.msu")
+    inner_file = FIXTURES / "sample/KB9999901/Windows6.0-KB9999901-x64.cab"
+    inner = next(n for n in rep.root.walk() if n.name == inner_file.name)
+    data = inner_file.read_bytes()
+    assert inner.sha256 == hashlib.sha256(data).hexdigest()
+    assert inner.sha1 == hashlib.sha1(data).hexdigest()
+    assert inner.signatures is not None and inner.signatures.sha256 is None  # not hashed twice
+    assert all(n.sha256 for n in rep.root.walk() if n is not rep.root)

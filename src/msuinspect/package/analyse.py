@@ -98,7 +98,12 @@ def analyse_source(
     kind = sniff(head, name)
     root = PackageNode(source.display_name, name, kind, source.size)
     report = inspect_source(source, trust, as_of=ctx.as_of)
-    _take_report(root, report)
+    if kind in _EXAMINED and source.size <= ctx.limits.max_in_memory:
+        with source.open() as f:
+            data = f.read()
+        _examine(root, data, ctx, report=report)
+    else:
+        _take_report(root, report)
     if kind in (NodeKind.CABINET, NodeKind.WSUSSCAN) and report.error is None:
         try:
             cf = open_cabinet_file(source, limits=ctx.limits)
@@ -108,10 +113,6 @@ def analyse_source(
         except MsuInspectError as exc:
             root.findings.append(_error_finding(root.path, exc))
         root.kind = _container_kind(root)
-    elif kind in _EXAMINED and source.size <= ctx.limits.max_in_memory:
-        with source.open() as f:
-            data = f.read()
-        _examine(root, data, ctx)
     _not_analysed(root)
     summary = summarise(root)
     findings = list(summary.findings)
@@ -119,7 +120,9 @@ def analyse_source(
 
 
 def _take_report(node: PackageNode, report: FileReport) -> None:
-    node.sha1, node.sha256 = report.sha1, report.sha256
+    # a member's SHA-1/SHA-256 come from the scan that decoded it; the report has them only
+    # for a top-level file
+    node.sha1, node.sha256 = report.sha1 or node.sha1, report.sha256 or node.sha256
     if report.authenticode_digests:
         node.pe_digests = dict(report.authenticode_digests)
     signed_kinds = (FileKind.CAB, FileKind.MSU, FileKind.PE, FileKind.CATALOG)
@@ -200,7 +203,9 @@ def _walk(store: MemberStore, container: PackageNode, ctx: _Context) -> None:
 def _nested(
     store: MemberStore, mn: MemberNode, node: PackageNode, ctx: _Context, opaque: bool
 ) -> None:
-    report = inspect_source(MemberSource(store, mn.member), ctx.trust, as_of=ctx.as_of)
+    report = inspect_source(
+        MemberSource(store, mn.member), ctx.trust, as_of=ctx.as_of, file_hashes=False
+    )
     _take_report(node, report)
     try:
         child = open_nested(store, mn.member)
@@ -231,17 +236,24 @@ def _nested(
 
 
 def _examine(
-    node: PackageNode, data: bytes, ctx: _Context, siblings: list[str] | None = None
+    node: PackageNode,
+    data: bytes,
+    ctx: _Context,
+    siblings: list[str] | None = None,
+    report: FileReport | None = None,
 ) -> None:
-    """Parse or verify one member (or top-level file) held in memory."""
+    """Parse or verify one member held in memory, or a top-level file with its ``report``."""
     kind = node.kind
     try:
-        if kind in (NodeKind.PE, NodeKind.PKCS7):
-            rep = inspect_source(BytesSource(data, node.path), ctx.trust, as_of=ctx.as_of)
-            _take_report(node, rep)
-            if node.kind is NodeKind.CATALOG:
-                node.parsed = parse_catalog(data)
-                node.findings.extend(node.parsed.findings)
+        if report is None and kind in (NodeKind.PE, NodeKind.PKCS7):
+            report = inspect_source(
+                BytesSource(data, node.path), ctx.trust, as_of=ctx.as_of, file_hashes=False
+            )
+        if report is not None:
+            _take_report(node, report)
+        if node.kind is NodeKind.CATALOG:
+            node.parsed = parse_catalog(data)
+            node.findings.extend(node.parsed.findings)
         elif kind is NodeKind.MUM:
             node.parsed = parse_mum(data)
             node.findings.extend(node.parsed.findings)

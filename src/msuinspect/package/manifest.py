@@ -32,7 +32,15 @@ from msuinspect.package.mum import (
     dedupe,
     identity_from_element,
 )
-from msuinspect.package.xmlsafe import attributes, children_named, elements, local, parse_xml
+from msuinspect.package.xmlsafe import (
+    attributes,
+    children_named,
+    elements,
+    first_child,
+    local,
+    namespace,
+    parse_xml,
+)
 
 LAYER = "package"
 DCM_MAGIC = b"DCM\x01"
@@ -302,7 +310,7 @@ def parse_manifest(data: bytes) -> ComponentManifest:
             f"component manifest: root element is <{local(root.tag)}>, expected <assembly>"
         )
     findings: list[Finding] = []
-    ns = root.tag[1:].partition("}")[0] if root.tag.startswith("{") else None
+    ns = namespace(root.tag)
     if ns not in KNOWN_NAMESPACES:
         findings.append(
             _finding(
@@ -312,7 +320,7 @@ def parse_manifest(data: bytes) -> ComponentManifest:
                 namespace=ns,
             )
         )
-    ident_el = next(children_named(root, "assemblyIdentity"), None)
+    ident_el = first_child(root, "assemblyIdentity")
     identity: AssemblyIdentity | None = None
     if ident_el is None:
         findings.append(

@@ -20,7 +20,15 @@ from lxml import etree
 
 from msuinspect.errors import FormatError
 from msuinspect.findings import Finding, Severity
-from msuinspect.package.xmlsafe import attributes, children_named, elements, local, parse_xml
+from msuinspect.package.xmlsafe import (
+    attributes,
+    children_named,
+    elements,
+    first_child,
+    local,
+    namespace,
+    parse_xml,
+)
 
 LAYER = "package"
 ASM_V3 = "urn:schemas-microsoft-com:asm.v3"
@@ -421,7 +429,7 @@ def parse_mum(data: bytes) -> PackageManifest:
         raise MumFormatError(
             f"package manifest: root element is <{local(root.tag)}>, expected <assembly>"
         )
-    ns = root.tag[1:].partition("}")[0] if root.tag.startswith("{") else None
+    ns = namespace(root.tag)
     if ns != ASM_V3:
         findings.append(
             _finding(
@@ -431,13 +439,13 @@ def parse_mum(data: bytes) -> PackageManifest:
                 namespace=ns,
             )
         )
-    ident_el = next(children_named(root, "assemblyIdentity"), None)
+    ident_el = first_child(root, "assemblyIdentity")
     if ident_el is None:
         raise MumFormatError("package manifest: <assembly> has no <assemblyIdentity>")
     identity = identity_from_element(ident_el)
     findings.extend(check_identity(identity, "package identity", code="mum-identity-incomplete"))
 
-    package_el = next(children_named(root, "package"), None)
+    package_el = first_child(root, "package")
     package: PackageInfo | None = None
     parents: list[Parent] = []
     installers: list[AssemblyIdentity] = []

@@ -25,7 +25,15 @@ from msuinspect.cab import names
 from msuinspect.errors import FormatError
 from msuinspect.findings import Finding, Severity
 from msuinspect.package.mum import AssemblyIdentity, check_identity, identity_from_element
-from msuinspect.package.xmlsafe import attributes, children_named, elements, local, parse_xml
+from msuinspect.package.xmlsafe import (
+    attributes,
+    children_named,
+    elements,
+    first_child,
+    local,
+    namespace,
+    parse_xml,
+)
 
 LAYER = "package"
 UNATTEND_NS = "urn:schemas-microsoft-com:unattend"
@@ -137,7 +145,7 @@ def parse_unattend(data: bytes, *, package_members: Iterable[str] | None = None)
         )
     members = list(package_members) if package_members is not None else None
     findings: list[Finding] = []
-    ns = root.tag[1:].partition("}")[0] if root.tag.startswith("{") else None
+    ns = namespace(root.tag)
     if ns != UNATTEND_NS:
         findings.append(
             _finding(
@@ -162,7 +170,7 @@ def parse_unattend(data: bytes, *, package_members: Iterable[str] | None = None)
     for servicing in children_named(root, "servicing"):
         for pkg in children_named(servicing, "package"):
             action = attributes(pkg).get("action")
-            ident_el = next(children_named(pkg, "assemblyIdentity"), None)
+            ident_el = first_child(pkg, "assemblyIdentity")
             if ident_el is None:
                 findings.append(
                     _finding(
@@ -176,7 +184,7 @@ def parse_unattend(data: bytes, *, package_members: Iterable[str] | None = None)
             findings.extend(
                 check_identity(identity, "unattend package", code="unattend-identity-incomplete")
             )
-            source_el = next(children_named(pkg, "source"), None)
+            source_el = first_child(pkg, "source")
             location = attributes(source_el).get("location") if source_el is not None else None
             resolved: str | None = None
             if location is None or not location.strip():

@@ -4,6 +4,7 @@ generations that are recognised but not analysed."""
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import shutil
 import subprocess
@@ -311,3 +312,38 @@ def test_member_hashes_come_from_the_scan() -> None:
     assert inner.sha1 == hashlib.sha1(data).hexdigest()
     assert inner.signatures is not None and inner.signatures.sha256 is None  # not hashed twice
     assert all(n.sha256 for n in rep.root.walk() if n is not rep.root)
+
+
+def test_nested_cabinets_are_walked_from_memory_or_from_a_replayed_stream(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Within Limits.max_in_memory a nested cabinet is not decoded again; above it the
+    replayed stream gives the same package tree."""
+    import msuinspect.package.analyse as analyse
+    from msuinspect.cab.nested import looks_like_cabinet
+    from msuinspect.cab.store import MemberStore
+    from msuinspect.package.analyse import analyse_source
+    from msuinspect.report.package_json import package_dict
+    from msuinspect.source import FileSource
+
+    replays: list[str] = []
+    real = MemberStore.member_chunks
+
+    def counting(self: MemberStore, member):  # type: ignore[no-untyped-def]
+        replays.append(member.name)
+        return real(self, member)
+
+    monkeypatch.setattr(MemberStore, "member_chunks", counting)
+    msu = FileSource(FIXTURES / "sample/Windows6.0-KB9999902-x64.msu")
+    moment = datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)
+    in_memory = analyse_source(msu, TRUST, as_of=moment)
+    assert replays == []
+    # as if every nested cabinet were larger than Limits.max_in_memory
+    wants = analyse._Hook.wants
+    monkeypatch.setattr(
+        analyse._Hook, "wants", lambda self, n, h: not looks_like_cabinet(h) and wants(self, n, h)
+    )
+    streamed = analyse_source(msu, TRUST, as_of=moment)
+    assert replays  # the nested cabinets were re-read from their parent's folder
+    assert package_dict(streamed) == package_dict(in_memory)
+    assert len(list(in_memory.root.walk())) > 8

@@ -396,7 +396,7 @@ def inspect_cmd(
                 pkg = None
             else:
                 pkg = analyse_file(path, trust, as_of=moment)
-                rep = pkg.root.signatures or inspect_file(path, trust, as_of=moment)
+                rep = pkg.file
         except Exception as exc:
             if isinstance(exc, MsuInspectError):
                 _error(path, exc)

@@ -12,7 +12,7 @@ from typing import BinaryIO
 from msuinspect.cab.cabinet import Cabinet
 from msuinspect.cab.store import MemberStore
 from msuinspect.cab.structs import SIGNATURE, CabMember
-from msuinspect.source import READ_BUFFER, ByteSource, ReplayStream
+from msuinspect.source import READ_BUFFER, ByteSource, BytesSource, ReplayStream
 
 
 class MemberSource(ByteSource):
@@ -40,10 +40,19 @@ class MemberSource(ByteSource):
         return io.BufferedReader(raw, READ_BUFFER)
 
 
-def open_nested(parent: MemberStore, member: CabMember) -> Cabinet:
-    """Open ``member`` of ``parent`` as a cabinet, sharing the parent's limits and budget."""
+def open_nested(parent: MemberStore, member: CabMember, data: bytes | None = None) -> Cabinet:
+    """Open ``member`` of ``parent`` as a cabinet, sharing the parent's limits and budget.
+
+    With ``data`` (the member's bytes, already decoded by the caller) the cabinet is read from
+    memory; without, from a replayed stream of the parent's folder.
+    """
+    source: ByteSource = (
+        MemberSource(parent, member)
+        if data is None
+        else BytesSource(data, parent.member_path(member))
+    )
     return Cabinet.open(
-        MemberSource(parent, member),
+        source,
         limits=parent.limits,
         codecs=parent.decoder.codecs,
         budget=parent.budget,

@@ -2,9 +2,11 @@
 signatures on every layer, and catalog coverage per cabinet.
 
 Each cabinet is decoded once: every member is hashed (SHA-1, SHA-256) as it streams by;
-members worth a closer look (PE files, catalogs, manifests, properties, XML) are held in
-memory one at a time, up to ``Limits.max_in_memory``, and examined as soon as they are
-complete. Nested cabinets are opened in place (no temporary files).
+members worth a closer look (PE files, catalogs, manifests, properties, XML, nested
+cabinets) are held in memory, up to ``Limits.max_in_memory``, and examined as soon as they
+are complete, so a nested cabinet is verified and walked from memory without decoding its
+parent again. A nested cabinet larger than that is read as a replayed stream of its parent's
+folder (re-decoded; no temporary files).
 """
 
 from __future__ import annotations
@@ -59,6 +61,8 @@ class PackageReport:
 
     root: PackageNode
     summary: PackageSummary
+    #: the signature report of the file itself (also on ``root.signatures`` when it is signed)
+    file: FileReport
     findings: list[Finding] = field(default_factory=list)
 
     def all_findings(self) -> list[Finding]:
@@ -116,7 +120,7 @@ def analyse_source(
     _not_analysed(root)
     summary = summarise(root)
     findings = list(summary.findings)
-    return PackageReport(root, summary, findings)
+    return PackageReport(root, summary, report, findings)
 
 
 def _take_report(node: PackageNode, report: FileReport) -> None:
@@ -141,14 +145,14 @@ def _error_finding(path: str, exc: MsuInspectError) -> Finding:
 class _Hook:
     """Examines members as the scan decodes them (see :class:`msuinspect.cab.tree.ContentHook`)."""
 
-    def __init__(self, ctx: _Context, on_member: Callable[[MemberNode, bytes], None]) -> None:
-        self.ctx = ctx
+    def __init__(self, on_member: Callable[[MemberNode, bytes], None]) -> None:
         self.on_member = on_member
 
     def wants(self, node: MemberNode, head: bytes) -> bool:
-        if looks_like_cabinet(head):
-            return False
+        # the scan holds nothing larger than Limits.max_in_memory
         kind = sniff(head, node.member.name)
+        if kind in (NodeKind.CABINET, NodeKind.WSUSSCAN):
+            return looks_like_cabinet(head)
         if kind in (NodeKind.PE, NodeKind.PKCS7):
             return True
         if kind in _EXAMINED:
@@ -165,11 +169,17 @@ def _walk(store: MemberStore, container: PackageNode, ctx: _Context) -> None:
     nodes: dict[str, PackageNode] = {}
 
     member_names = [m.name for m in store.members]
+    opaque = container.kind is NodeKind.WSUSSCAN
+    expanded: set[str] = set()
 
     def on_member(mn: MemberNode, data: bytes) -> None:
         node = PackageNode(mn.path, mn.member.name, sniff(data[:_HEAD], mn.member.name), len(data))
-        _examine(node, data, ctx, member_names)
         nodes[mn.path] = node
+        if node.kind in (NodeKind.CABINET, NodeKind.WSUSSCAN):
+            expanded.add(mn.path)
+            _nested(store, mn, node, ctx, opaque, data)
+        else:
+            _examine(node, data, ctx, member_names)
 
     tree = scan(
         store,
@@ -177,38 +187,45 @@ def _walk(store: MemberStore, container: PackageNode, ctx: _Context) -> None:
         hashes=True,
         recursive=False,
         algorithms=("sha1", "sha256"),
-        hook=_Hook(ctx, on_member),
+        hook=_Hook(on_member),
     )
     container.findings.extend(tree.findings)
     for mn in tree.members:
         node = nodes.get(mn.path)
         if node is None:
-            kind = (
-                NodeKind.CABINET if looks_like_cabinet(mn.head) else sniff(mn.head, mn.member.name)
-            )
-            if kind is NodeKind.CABINET and mn.member.name.casefold().endswith("wsusscan.cab"):
-                kind = NodeKind.WSUSSCAN
+            kind = sniff(mn.head, mn.member.name)
             node = PackageNode(mn.path, mn.member.name, kind, mn.member.size)
         node.sha1 = node.sha1 or mn.sha1
         node.sha256 = node.sha256 or mn.sha256
         if mn.error is not None:
             node.findings.append(_error_finding(mn.path, mn.error))
         container.children.append(node)
-        if node.kind in (NodeKind.CABINET, NodeKind.WSUSSCAN) and mn.error is None:
-            _nested(store, mn, node, ctx, opaque=container.kind is NodeKind.WSUSSCAN)
+        if (
+            node.kind in (NodeKind.CABINET, NodeKind.WSUSSCAN)
+            and mn.error is None
+            and mn.path not in expanded
+            and looks_like_cabinet(mn.head)
+        ):
+            _nested(store, mn, node, ctx, opaque)
     _apply_cix(container)
     container.findings.extend(apply_coverage(container))
 
 
 def _nested(
-    store: MemberStore, mn: MemberNode, node: PackageNode, ctx: _Context, opaque: bool
+    store: MemberStore,
+    mn: MemberNode,
+    node: PackageNode,
+    ctx: _Context,
+    opaque: bool,
+    data: bytes | None = None,
 ) -> None:
-    report = inspect_source(
-        MemberSource(store, mn.member), ctx.trust, as_of=ctx.as_of, file_hashes=False
-    )
+    """Verify and walk a nested cabinet: from ``data`` when the scan kept its bytes, else
+    from a replayed stream of the parent's folder."""
+    source = MemberSource(store, mn.member) if data is None else BytesSource(data, mn.path)
+    report = inspect_source(source, ctx.trust, as_of=ctx.as_of, file_hashes=False)
     _take_report(node, report)
     try:
-        child = open_nested(store, mn.member)
+        child = open_nested(store, mn.member, data)
     except MsuInspectError as exc:
         node.findings.append(_error_finding(node.path, exc))
         return
@@ -254,6 +271,8 @@ def _examine(
         if node.kind is NodeKind.CATALOG:
             node.parsed = parse_catalog(data)
             node.findings.extend(node.parsed.findings)
+        elif kind in (NodeKind.PE, NodeKind.PKCS7):
+            pass  # verified above
         elif kind is NodeKind.MUM:
             node.parsed = parse_mum(data)
             node.findings.extend(node.parsed.findings)
@@ -306,7 +325,7 @@ def _container_kind(node: PackageNode) -> NodeKind:
         return NodeKind.MSU
     if NodeKind.MUM in kinds:
         return NodeKind.UPDATE_CAB
-    return node.kind if node.kind is not NodeKind.WSUSSCAN else NodeKind.WSUSSCAN
+    return node.kind
 
 
 def _not_analysed(root: PackageNode) -> None:

@@ -285,3 +285,15 @@ def test_inspect_jsonl_streams_one_line_per_file(tmp_path: Path) -> None:
     assert json.loads(j.stdout)["files"] == files
     both = run("inspect", "--json", "--jsonl", str(SAMPLE))
     assert both.returncode == 2 and "exclude each other" in both.stderr
+
+
+def test_a_signature_area_fact_is_reported_once() -> None:
+    """The cabinet layer and the signature report both see bytes after the signature."""
+    cab = str(FIXTURES / "cab/trailing_after_sig.cab")
+    text = run("inspect", cab)
+    assert text.stdout.count("cab-data-after-signature") == 1
+    assert text.stdout.count("signature-trailing-data") == 1
+    doc = json.loads(run("inspect", "--json", cab).stdout)
+    codes = [f["code"] for f in doc["files"][0]["findings"]]
+    codes += [f["code"] for n in doc["files"][0]["package"]["nodes"] for f in n["findings"]]
+    assert codes.count("cab-data-after-signature") == 1

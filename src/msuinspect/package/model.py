@@ -59,10 +59,16 @@ class PackageNode:
         for c in self.children:
             yield from c.walk()
 
+    def own_findings(self, *, with_signatures: bool = True) -> list[Finding]:
+        """This node's findings, then its signature report's, each fact once: the cabinet
+        layer and the signature report both note the signature area. Without
+        ``with_signatures``, the node's findings that the report does not carry."""
+        if self.signatures is None:
+            return list(self.findings)
+        carried = self.signatures.all_findings
+        keys = {(f.code, f.offset) for f in carried}
+        mine = [f for f in self.findings if (f.code, f.offset) not in keys]
+        return mine + carried if with_signatures else mine
+
     def all_findings(self) -> list[Finding]:
-        out: list[Finding] = []
-        for n in self.walk():
-            out.extend(n.findings)
-            if n.signatures is not None:
-                out.extend(n.signatures.all_findings)
-        return out
+        return [f for n in self.walk() for f in n.own_findings()]

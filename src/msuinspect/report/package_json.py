@@ -133,9 +133,8 @@ def node_dict(node: PackageNode, parent: str | None, root: bool) -> dict[str, An
             "detail": cov.detail,
         },
         "parsed": parsed_dict(node.parsed),
-        "findings": findings_list(
-            node.findings + ([] if root or sig is None else sig.all_findings)
-        ),
+        # the root's signature findings are in the file object already
+        "findings": findings_list(node.own_findings(with_signatures=not root)),
     }
 
 

@@ -235,3 +235,43 @@ def test_checksum_error_is_precise_whoever_checks(backend: str) -> None:
         cab.read_member(cab.members[0])
     assert info.value.offset == 77
     assert info.value.path is not None
+
+
+def _stored_cab(blocks: list[bytes], declared_blocks: int) -> bytes:
+    """One folder, one member spanning ``blocks`` (stored, no checksums)."""
+    name = b"a.bin\0"
+    size = sum(len(b) for b in blocks)
+    coff_files = 36 + 8
+    coff_data = coff_files + 16 + len(name)
+    data = b"".join(struct.pack("<IHH", 0, len(b), len(b)) + b for b in blocks)
+    total = coff_data + len(data)
+    header = struct.pack(
+        "<4sIIIIIBBHHHHH", b"MSCF", 0, total, 0, coff_files, 0, 3, 1, 1, 1, 0, 0, 0
+    )
+    folder = struct.pack("<IHH", coff_data, declared_blocks, 0)
+    file = struct.pack("<IIHHHH", size, 0, 0, 0, 0, 0x20) + name
+    return header + folder + file + data
+
+
+def test_more_blocks_than_the_16_bit_count_is_a_finding_of_the_cabinet() -> None:
+    blocks = [b"x" * 100, b"y" * 50]
+    cab = Cabinet.open(BytesSource(_stored_cab(blocks, 1), "overflow.cab"))
+    (member,) = cab.members
+    assert cab.read_member(member) == b"".join(blocks)
+    cab.read_member(member)  # a second pass over the folder notes nothing new
+    codes = [f.code for f in cab.findings]
+    assert codes.count("cab-cfdata-count-overflow") == 1
+
+
+def test_an_incomplete_set_is_reported_once_per_fact(corpus: Path, tmp_path: Path) -> None:
+    from msuinspect.cab.container import open_cabinet_file
+    from msuinspect.cab.tree import scan
+
+    for n in (2, 3):  # the middle of a five-cabinet set
+        name = f"split-{n}.cab"
+        (tmp_path / name).write_bytes((corpus / "cab/cabextract" / name).read_bytes())
+    cf = open_cabinet_file(str(tmp_path / "split-2.cab"))
+    tree = scan(cf.units[0], decode=False, hashes=False, recursive=False)
+    seen = [(f.code, f.path) for f in [*cf.findings, *tree.findings]]
+    assert [c for c, _ in seen].count("cab-set-incomplete") == 2  # previous and next missing
+    assert len(seen) == len(set(seen))

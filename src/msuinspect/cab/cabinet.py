@@ -8,7 +8,7 @@ first CFDATA block and its output is cut into members by their ``uoffFolderStart
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 from msuinspect.cab.codecs.base import Codec, default_codecs
 from msuinspect.cab.decode import (
@@ -49,7 +49,7 @@ class Cabinet(MemberStore):
         self.codecs = list(codecs)
         self.budget = budget
         self.depth = depth
-        self.decoder = Decoder(self.codecs, limits, budget)
+        self.decoder = Decoder(self.codecs, limits, budget, self.findings)
         self.plans = [
             FolderPlan(
                 f"folder {fo.index}", self.display_name, (FolderSegment(source, layout, fo),)
@@ -137,9 +137,6 @@ class Cabinet(MemberStore):
             return f.read(sig.size)
 
     # ---------------------------------------------------------------- decoding
-    def plan(self, folder: CabFolder) -> FolderPlan:
-        return self.plans[folder.index]
-
     def plan_of(self, member: CabMember) -> FolderPlan:
         if member.continued:
             raise CabinetSetError(
@@ -149,7 +146,3 @@ class Cabinet(MemberStore):
                 path=self.display_name,
             )
         return self.plans[member.folder_index]
-
-    def folder_stream(self, folder: CabFolder, need: int) -> Iterator[bytes]:
-        """The first ``need`` decoded bytes of ``folder``, in chunks."""
-        return self.decoder.stream(self.plans[folder.index], need)

@@ -61,8 +61,8 @@ def open_cabinet_file(
     resume = 0
     try:
         cab = Cabinet.open(source, limits=limits, codecs=codec_list, budget=budget)
-    except (CabFormatError, MsuInspectError) as exc:
-        if not isinstance(exc, CabFormatError) or not search:
+    except CabFormatError as exc:
+        if not search:
             raise
         first_error = exc
     else:
@@ -70,7 +70,6 @@ def open_cabinet_file(
             unit = discover_set(cab)
             result.units.append(unit)
             result.cabinets.extend(unit.cabinets)
-            result.findings.extend(unit.findings)
         else:
             result.units.append(cab)
             result.cabinets.append(cab)
@@ -92,7 +91,7 @@ def open_cabinet_file(
                 Finding(
                     "cab-embedded-cabinet",
                     Severity.WARNING,
-                    f"{what}a cabinet is embedded at offset {cab.layout.base}",
+                    f"{what}a cabinet is embedded here",
                     LAYER,
                     path=source.display_name,
                     offset=cab.layout.base,

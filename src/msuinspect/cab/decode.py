@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import zlib
-from collections.abc import Callable, Hashable, Iterator, Sequence
+from collections.abc import Callable, Generator, Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -120,7 +120,7 @@ def plan_blocks(
     counter: BlockCounter,
     on_overflow: Callable[[int], None] | None = None,
     verify_checksums: bool = True,
-) -> Iterator[DataBlock]:
+) -> Generator[DataBlock, None, None]:
     """The plan's blocks in order; a block split across cabinets (``cbUncomp`` 0 in the first
     part) is joined with its continuation."""
     pending: DataBlock | None = None
@@ -187,12 +187,20 @@ class FolderDataEnded(DecodeError):
 class Decoder:
     """Decodes folder plans with the configured backends, within the limits."""
 
-    def __init__(self, codecs: Sequence[Codec], limits: Limits, budget: OutputBudget) -> None:
+    def __init__(
+        self,
+        codecs: Sequence[Codec],
+        limits: Limits,
+        budget: OutputBudget,
+        findings: list[Finding],
+    ) -> None:
         self.codecs = list(codecs)
         self.limits = limits
         self.budget = budget
         self.log: list[DecodeRecord] = []
-        self.findings: list[Finding] = []
+        self._block_counts: dict[int, int] = {}  # id(plan) -> joined block count
+        #: the store's findings list: what decoding learns is reported with the cabinet's
+        self.findings = findings
 
     def _codecs_for(self, plan: FolderPlan) -> list[Codec]:
         comp = plan.compression
@@ -216,6 +224,8 @@ class Decoder:
         return found
 
     def _overflow(self, plan: FolderPlan, offset: int) -> None:
+        if any(f.code == "cab-cfdata-count-overflow" and f.offset == offset for f in self.findings):
+            return  # noted when an earlier pass read this folder
         self.findings.append(
             Finding(
                 "cab-cfdata-count-overflow",
@@ -249,7 +259,9 @@ class Decoder:
         if need <= 0:
             return
         codecs = self._codecs_for(plan)
-        block_count = plan.block_count() if len(plan.segments) > 1 else plan.declared_blocks
+        block_count = self._block_counts.get(id(plan))
+        if block_count is None:  # reads block headers once per plan of a set
+            block_count = self._block_counts[id(plan)] = plan.block_count()
         record = DecodeRecord(plan.path, plan.label, str(plan.compression))
         emitted = 0
         emitted_crc = 0
@@ -311,9 +323,7 @@ class Decoder:
                             break
                 finally:
                     gen.close()
-                    close = getattr(blocks, "close", None)
-                    if close is not None:
-                        close()
+                    blocks.close()
                 if pos < need:
                     raise CodecError(f"folder data ends after {pos} bytes; members need {need}")
                 record.codec = codec.description

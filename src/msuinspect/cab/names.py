@@ -46,9 +46,11 @@ _SEG = rf"{_C}+(?:\.+{_C}+)*"
 #: names made only of ordinary characters, single dots inside segments and single
 #: separators: nothing to flag, nothing to change but separators (the common case)
 _PLAIN = re.compile(rf"{_SEG}(?:[\\/]{_SEG})*")
+#: a segment that is a device name (before any extension), as :data:`DEVICE_NAMES` lists them
 _DEVICE_SEGMENT = re.compile(
-    r"(?:^|[\\/])(?:CON|PRN|AUX|NUL|CONIN\$|CONOUT\$|CLOCK\$|COM[0-9¹²³]|LPT[0-9¹²³])"
-    r"(?:\.|[\\/]|$)",
+    r"(?:^|[\\/])(?:"
+    + "|".join(re.escape(d) for d in sorted(DEVICE_NAMES, key=len, reverse=True))
+    + r")(?:\.|[\\/]|$)",
     re.IGNORECASE,
 )
 

@@ -49,14 +49,12 @@ class CabinetSet(MemberStore):
         self.limits = first.limits
         self.budget = first.budget
         self.depth = first.depth
-        self.decoder = Decoder(first.codecs, first.limits, first.budget)
         self.findings = list(findings or [])
+        self.decoder = Decoder(first.codecs, first.limits, first.budget, self.findings)
         self._members: list[CabMember] = []
         self._plans: dict[int, FolderPlan] = {}
         self._errors: dict[int, MsuInspectError] = {}
         self._paths: dict[int, str] = {}
-        self._plan_keys: dict[int, tuple[int, int, int]] = {}
-        self._seglists: dict[int, tuple[list[FolderSegment], str, str]] = {}
         self._build()
 
     @property
@@ -83,9 +81,15 @@ class CabinetSet(MemberStore):
         open_path = ""
         open_incomplete_start = False
         open_members: list[CabMember] = []  # continued entries seen so far, for dedup
+        plan_keys: dict[int, int] = {}  # member index -> id of its folder's segment list
+        seglists: dict[int, tuple[list[FolderSegment], str, str]] = {}
 
         def note(code: str, msg: str, path: str) -> None:
             self.findings.append(Finding(code, Severity.WARNING, msg, LAYER, path=path))
+
+        def noted_incomplete(path: str) -> bool:
+            """A missing neighbour of ``path`` was reported already (by :func:`discover_set`)."""
+            return any(f.code == "cab-set-incomplete" and f.path == path for f in self.findings)
 
         for k, cab in enumerate(self.cabinets):
             nfold = len(cab.folders)
@@ -126,7 +130,7 @@ class CabinetSet(MemberStore):
                     incomplete_start.append(missing_start)
                     labels.append(f"folder {j} of {os.path.basename(cab.display_name)}")
                     paths.append(cab.display_name)
-                    if missing_start:
+                    if missing_start and not noted_incomplete(cab.display_name):
                         note(
                             "cab-set-incomplete",
                             f"{cab.display_name} continues a folder from a previous cabinet "
@@ -166,8 +170,8 @@ class CabinetSet(MemberStore):
                 new = dataclasses.replace(m, index=len(self._members))
                 self._members.append(new)
                 self._paths[new.index] = cab.member_path(m)
-                self._plan_keys[new.index] = (id(seg_lists[j]), j, k)
-                self._seglists[id(seg_lists[j])] = (seg_lists[j], labels[j], paths[j])
+                plan_keys[new.index] = id(seg_lists[j])
+                seglists[id(seg_lists[j])] = (seg_lists[j], labels[j], paths[j])
                 if incomplete_start[j]:
                     self._errors[new.index] = CabinetSetError(
                         f"member {m.name!r} lies in a folder that starts in a previous cabinet "
@@ -180,10 +184,7 @@ class CabinetSet(MemberStore):
             if not cont_next:
                 open_members = []
         last = self.cabinets[-1]
-        already = any(
-            f.code == "cab-set-incomplete" and f.path == last.display_name for f in self.findings
-        )
-        if open_plan is not None and not already:
+        if open_plan is not None and not noted_incomplete(last.display_name):
             note(
                 "cab-set-incomplete",
                 f"{last.display_name} continues a folder into "
@@ -193,11 +194,11 @@ class CabinetSet(MemberStore):
             )
         # freeze plans now that every segment list is complete
         frozen: dict[int, FolderPlan] = {}
-        for key, (segs, label, path) in self._seglists.items():
+        for key, (segs, label, path) in seglists.items():
             extra = len({id(s.source) for s in segs}) - 1
             text = label + (f" (continued in {extra} more cabinet(s))" if extra else "")
             frozen[key] = FolderPlan(text, path, tuple(segs))
-        for idx, (sid, _j, _k) in self._plan_keys.items():
+        for idx, sid in plan_keys.items():
             self._plans[idx] = frozen[sid]
 
 

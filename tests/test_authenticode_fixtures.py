@@ -231,3 +231,17 @@ def test_pe_checksum_is_not_covered(pos: int, tmp_path: Path) -> None:
     path.write_bytes(_flip(PE.read_bytes(), pos))
     r = inspect_file(path, TrustStore.default(load_certificates(PKI / "root_ca.pem")))
     assert r.signatures and all(s.digest_valid for s in r.signatures)
+
+
+def test_chain_results_are_reused_for_the_same_question() -> None:
+    store = TrustStore.default(load_certificates(FIXTURES / "pki/root_ca.pem"))
+    pki = FIXTURES / "pki"
+    (leaf,) = load_certificates(pki / "leaf_codesign.pem")
+    chain = load_certificates(pki / "leaf_codesign_chain.pem")
+    moment = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+    first = store.validate(leaf, chain, moment, "code_signing")
+    assert first.trusted
+    assert store.validate(leaf, list(reversed(chain)), moment, "code_signing") is first
+    later = store.validate(leaf, chain, moment + dt.timedelta(days=1), "code_signing")
+    assert later is not first and later.trusted
+    assert not store.validate(leaf, chain, moment, "time_stamping").trusted

@@ -28,7 +28,7 @@ from msuinspect.authenticode.trust import TrustStore
 from msuinspect.cab.cabinet import Cabinet
 from msuinspect.cms import der, oids
 from msuinspect.cms.der import DerError
-from msuinspect.cms.signed_data import parse_signed_data
+from msuinspect.cms.signed_data import SignedDataView, parse_signed_data
 from msuinspect.errors import InputError, MsuInspectError
 from msuinspect.findings import Finding, Severity
 from msuinspect.source import ByteSource, FileSource
@@ -179,12 +179,10 @@ def _verify_all(
     digests: dict[str, bytes],
     trust: TrustStore,
     as_of: _dt.datetime,
-    has_file_digest: bool,
 ) -> list[AuthenticodeSignature]:
-    def computed(alg: str) -> bytes | None:
-        return digests.get(alg) if has_file_digest else None
-
-    return [verify(p, computed, trust, as_of) for p in parsed]
+    """Verify each signature; ``digests`` holds the file digests computed (none for a
+    detached signature or a catalog)."""
+    return [verify(p, digests.get, trust, as_of) for p in parsed]
 
 
 def _run_hashes(
@@ -279,13 +277,22 @@ def _cabinet(
     else:
         digests, whole = _run_hashes(source, plan, algs, file_hashes)
     _set_file_hashes(report, whole)
-    report.signatures = _verify_all(parsed, digests, trust, as_of, True)
+    report.signatures = _verify_all(parsed, digests, trust, as_of)
 
 
 def _parse_blob(blob: bytes, report: FileReport, offset: int) -> list[ParsedSignature]:
     """Collect the signatures in an embedded blob, reporting bytes after the DER."""
+    return _parse_signed(blob, report, offset)[0]
+
+
+def _parse_signed(
+    blob: bytes, report: FileReport, offset: int
+) -> tuple[list[ParsedSignature], SignedDataView | None]:
+    """The signatures in ``blob`` and its SignedData (None when that cannot be parsed)."""
+    view: SignedDataView | None = None
     try:
-        parsed, view = collect(blob)
+        view = parse_signed_data(blob)
+        parsed = collect(view)
     except (DerError, ValueError, TypeError) as exc:
         report.findings.append(
             Finding(
@@ -296,7 +303,7 @@ def _parse_blob(blob: bytes, report: FileReport, offset: int) -> list[ParsedSign
                 offset=offset,
             )
         )
-        return []
+        return [], view
     trailing = view.trailing
     if trailing and (len(trailing) >= 8 or any(trailing)):
         report.findings.append(
@@ -310,7 +317,7 @@ def _parse_blob(blob: bytes, report: FileReport, offset: int) -> list[ParsedSign
                 evidence={"count": len(trailing)},
             )
         )
-    return parsed
+    return parsed, view
 
 
 def _pe(
@@ -335,7 +342,7 @@ def _pe(
     digests, whole = _run_hashes(source, plan, algs, file_hashes)
     _set_file_hashes(report, whole)
     report.authenticode_digests = {a: d.hex() for a, d in digests.items()}
-    report.signatures = _verify_all(parsed, digests, trust, as_of, True)
+    report.signatures = _verify_all(parsed, digests, trust, as_of)
 
 
 def _pkcs7(
@@ -358,9 +365,11 @@ def _pkcs7(
         report.kind = FileKind.UNKNOWN
         _hash_only(source, report, file_hashes)
         return
-    parsed = _parse_blob(blob, report, base)
-    if parsed and parsed[0].view.content_type == oids.MS_CTL:
-        report.kind = FileKind.CATALOG
+    parsed, view = _parse_signed(blob, report, base)
+    if view is None:
+        report.kind = FileKind.UNKNOWN  # DER, but not a PKCS#7 SignedData
+    elif view.content_type == oids.MS_CTL:
+        report.kind = FileKind.CATALOG  # signed, or an unsigned catalog (no signers)
     elif parsed and parsed[0].file_digest_algorithm is not None:
         report.findings.append(
             Finding(
@@ -371,15 +380,6 @@ def _pkcs7(
                 LAYER,
             )
         )
-    elif not parsed:
-        # a SignedData with no signers (an unsigned catalog) or not PKCS#7 at all
-        try:
-            view = parse_signed_data(blob)
-            if view.content_type == oids.MS_CTL:
-                report.kind = FileKind.CATALOG
-            report.findings[:] = [f for f in report.findings if f.code != "unparsed-signature"]
-        except (DerError, ValueError, TypeError):
-            report.kind = FileKind.UNKNOWN
     _ad, whole = _run_hashes(source, None, [], file_hashes)
     _set_file_hashes(report, whole)
-    report.signatures = _verify_all(parsed, {}, trust, as_of, False)
+    report.signatures = _verify_all(parsed, {}, trust, as_of)

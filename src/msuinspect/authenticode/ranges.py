@@ -48,10 +48,6 @@ class FileHashes:
     #: the bytes of the ``capture`` range, when one was asked for
     captured: bytes = b""
 
-    def hex(self, plan: str, algorithm: str) -> str | None:
-        d = self.digests.get(plan, {}).get(canonical(algorithm))
-        return d.hex() if d is not None else None
-
 
 class _Lane:
     __slots__ = ("algorithm", "h", "plan", "ranges")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from asn1crypto import cms
 
-from msuinspect.authenticode.algorithms import Strength, canonical, weakest
+from msuinspect.authenticode.algorithms import Strength, canonical, strength, weakest
 from msuinspect.authenticode.certs import CertInfo, describe
 from msuinspect.authenticode.signer import check_signer, signed_attribute
 from msuinspect.authenticode.timestamps import (
@@ -39,16 +39,6 @@ _KNOWN_UNSIGNED = {
     oids.SPC_NESTED_SIGNATURE,
     oids.SPC_RFC3161_TIMESTAMP,
     oids.PKCS9_COUNTERSIGNATURE,
-}
-_KNOWN_SIGNED = {
-    oids.PKCS9_CONTENT_TYPE,
-    oids.PKCS9_MESSAGE_DIGEST,
-    oids.PKCS9_SIGNING_TIME,
-    oids.SPC_STATEMENT_TYPE,
-    oids.SPC_SP_OPUS_INFO,
-    oids.CMS_ALGORITHM_PROTECTION,
-    oids.MS_JAVA_SOMETHING,
-    oids.MS_SEAL,
 }
 
 
@@ -154,12 +144,11 @@ def _attr_values(attrs: cms.CMSAttributes | None, oid: str) -> list[object]:
     return out
 
 
-def collect(blob: bytes) -> tuple[list[ParsedSignature], SignedDataView]:
-    """The primary signature(s) of ``blob`` and every nested one, depth first, in order."""
-    view = parse_signed_data(blob)
+def collect(view: SignedDataView) -> list[ParsedSignature]:
+    """The primary signature(s) of ``view`` and every nested one, depth first, in order."""
     found: list[ParsedSignature] = []
     _collect_view(view, None, found)
-    return found, view
+    return found
 
 
 def _collect_view(view: SignedDataView, parent: int | None, found: list[ParsedSignature]) -> None:
@@ -314,7 +303,7 @@ def verify(
 
     # strength of the signature itself
     algs = [a for a in (file_alg, check.digest_algorithm) if a]
-    if any(a in ("md5", "md2") for a in algs):
+    if any(strength(a) is Strength.WEAK for a in algs):
         note(
             "weak-digest",
             Severity.WARNING,

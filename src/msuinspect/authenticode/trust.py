@@ -21,8 +21,14 @@ from typing import TYPE_CHECKING
 
 from asn1crypto import pem, x509
 
+from msuinspect.authenticode.algorithms import Strength, strength
 from msuinspect.authenticode.certs import CertInfo, describe
-from msuinspect.cms.oids import EKU_CODE_SIGNING, EKU_TIME_STAMPING
+from msuinspect.cms.oids import (
+    EKU_CODE_SIGNING,
+    EKU_TIME_STAMPING,
+    EKU_WHQL,
+    EKU_WINDOWS_COMPONENT,
+)
 from msuinspect.errors import InputError
 
 if TYPE_CHECKING:  # pyhanko-certvalidator (and asyncio) load only when a chain is validated
@@ -33,8 +39,8 @@ CODE_SIGNING_EKUS = frozenset(
     {
         EKU_CODE_SIGNING,
         "code_signing",
-        "1.3.6.1.4.1.311.10.3.5",  # Windows Hardware Driver Verification (WHQL)
-        "1.3.6.1.4.1.311.10.3.6",  # Windows System Component Verification
+        EKU_WHQL,  # Windows Hardware Driver Verification
+        EKU_WINDOWS_COMPONENT,  # Windows System Component Verification
         "1.3.6.1.4.1.311.10.3.39",  # Windows Hardware Driver Extended Verification
         "1.3.6.1.4.1.311.61.1.1",  # Kernel Mode Code Signing
         "1.3.6.1.5.5.7.3.0",
@@ -65,7 +71,7 @@ class ChainResult:
                 {
                     c.hash_algorithm
                     for c in self.path[:-1]
-                    if c.hash_algorithm in ("md5", "md2", "sha1")
+                    if strength(c.hash_algorithm) in (Strength.WEAK, Strength.SHA1)
                 }
             )
         )
@@ -98,11 +104,15 @@ def microsoft_roots() -> list[x509.Certificate]:
 
 
 class TrustStore:
-    """Trust anchors and validation, cached per moment."""
+    """Trust anchors and chain validation; results are kept per (leaf, intermediates,
+    moment, purpose), since a package repeats the same signers many times."""
+
+    _CACHE_SIZE = 4096
 
     def __init__(self, roots: Sequence[x509.Certificate]) -> None:
         self.roots = list(roots)
         self.root_infos = [describe(r) for r in self.roots]
+        self._results: dict[tuple[bytes, frozenset[bytes], _dt.datetime, str], ChainResult] = {}
 
     @classmethod
     def default(cls, extra_roots: Iterable[x509.Certificate] = ()) -> TrustStore:
@@ -133,6 +143,22 @@ class TrustStore:
         purpose: str,
     ) -> ChainResult:
         """Validate ``leaf`` for ``purpose`` (``code_signing`` or ``time_stamping``)."""
+        leaf_der = leaf.dump()
+        key = (leaf_der, frozenset(c.dump() for c in intermediates) - {leaf_der}, moment, purpose)
+        result = self._results.get(key)
+        if result is None:
+            if len(self._results) >= self._CACHE_SIZE:
+                self._results.clear()
+            result = self._results[key] = self._validate(leaf, intermediates, moment, purpose)
+        return result
+
+    def _validate(
+        self,
+        leaf: x509.Certificate,
+        intermediates: Sequence[x509.Certificate],
+        moment: _dt.datetime,
+        purpose: str,
+    ) -> ChainResult:
         from pyhanko_certvalidator import CertificateValidator
         from pyhanko_certvalidator.errors import (
             DisallowedAlgorithmError,

@@ -48,10 +48,6 @@ class Tlv:
     body: int  #: offset of the contents
     end: int  #: offset just past the contents
 
-    @property
-    def constructed(self) -> bool:
-        return bool(self.tag & 0x20)
-
 
 def read_tlv(buf: bytes | memoryview, pos: int, limit: int) -> Tlv:
     """The TLV at ``pos``, which must end at or before ``limit``."""

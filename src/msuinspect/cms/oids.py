@@ -21,7 +21,7 @@ PKCS9_COUNTERSIGNATURE = "1.2.840.113549.1.9.6"
 CMS_ALGORITHM_PROTECTION = "1.2.840.113549.1.9.52"
 TST_INFO = "1.2.840.113549.1.9.16.1.4"
 MS_CTL = "1.3.6.1.4.1.311.10.1"
-MS_JAVA_SOMETHING = "1.3.6.1.4.1.311.15.1"
+MS_JAVA_PERMISSIONS = "1.3.6.1.4.1.311.15.1"
 MS_UNAUTHENTICATED_BLOB = "1.3.6.1.4.1.42921.1.2.1"
 #: seen on Microsoft signatures: 'Microsoft Individual/Commercial Code Signing' purposes
 MS_SEAL = "1.3.6.1.4.1.311.2.6.1"
@@ -42,6 +42,6 @@ ATTRIBUTE_NAMES = {
     SPC_NESTED_SIGNATURE: "nestedSignature",
     SPC_RFC3161_TIMESTAMP: "rfc3161Timestamp",
     CMS_ALGORITHM_PROTECTION: "cmsAlgorithmProtection",
-    MS_JAVA_SOMETHING: "javaPermissions",
+    MS_JAVA_PERMISSIONS: "javaPermissions",
     MS_SEAL: "msSeal",
 }

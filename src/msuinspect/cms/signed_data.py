@@ -11,6 +11,9 @@ from msuinspect.cms import der
 from msuinspect.cms.der import DerError
 from msuinspect.cms.oids import PKCS7_SIGNED_DATA
 
+#: what asn1crypto raises on malformed input (it parses lazily, so also on first access)
+_ASN1_ERRORS = (ValueError, TypeError, KeyError, IndexError, OverflowError)
+
 
 @dataclass(frozen=True)
 class SignedDataView:
@@ -25,10 +28,6 @@ class SignedDataView:
     signer_infos: tuple[cms.SignerInfo, ...]
 
     @property
-    def signed_data(self) -> cms.SignedData:
-        return self.info["content"]
-
-    @property
     def content_body(self) -> bytes:
         """The contents octets of the encapsulated content: what ``messageDigest`` covers
         (the SEQUENCE body of SpcIndirectDataContent / a CTL, the TSTInfo inside an OCTET
@@ -38,10 +37,7 @@ class SignedDataView:
 
 def parse_signed_data(blob: bytes) -> SignedDataView:
     """Parse ``blob`` (a DER ContentInfo possibly followed by other bytes)."""
-    try:
-        length = der.total_length(blob)
-    except DerError:
-        raise
+    length = der.total_length(blob)
     if length > len(blob):
         raise DerError(
             f"signature DER object claims {length} bytes but only {len(blob)} are present"
@@ -68,9 +64,7 @@ def parse_signed_data(blob: bytes) -> SignedDataView:
             si["signature"].native  # noqa: B018
         for c in certs:
             c["tbs_certificate"]["serial_number"].native  # noqa: B018
-    except DerError:
-        raise
-    except (ValueError, TypeError, KeyError) as exc:
+    except _ASN1_ERRORS as exc:
         raise DerError(f"signature is not a valid PKCS#7 SignedData: {exc}") from exc
     try:
         if wrapped is None or isinstance(wrapped, core.Void) or not wrapped.contents:
@@ -78,7 +72,7 @@ def parse_signed_data(blob: bytes) -> SignedDataView:
         else:
             # the [0] EXPLICIT wrapper around the content's own TLV
             content_tlv = der.contents(wrapped.dump())
-    except (ValueError, TypeError) as exc:
+    except _ASN1_ERRORS as exc:
         raise DerError(f"the signed content cannot be parsed: {exc}") from exc
     return SignedDataView(
         info=info,

@@ -808,11 +808,6 @@ def parse_catalog(blob: bytes, *, max_members: int = MAX_MEMBERS) -> Catalog:
         view = parse_signed_data(bytes(blob))
     except MsuInspectError as exc:
         raise CatalogFormatError(f"not a catalog: {exc.message}", offset=exc.offset) from exc
-    except (ValueError, TypeError, KeyError, IndexError, OverflowError) as exc:
-        # asn1crypto parses the encapsulated content lazily: a content whose own TLV is
-        # malformed inside a well-formed [0] wrapper fails in parse_signed_data after its
-        # error translation (when the content is re-encoded)
-        raise CatalogFormatError(f"not a catalog: malformed PKCS#7 content: {exc}") from exc
     if view.content_type != MS_CTL:
         raise CatalogFormatError(
             f"not a catalog: the signed content type is {view.content_type}, not {MS_CTL} (CTL)"

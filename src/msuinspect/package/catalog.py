@@ -235,21 +235,17 @@ class Catalog:
     _by_digest: dict[tuple[str, bytes], tuple[int, ...]] = field(
         init=False, repr=False, compare=False, default_factory=dict
     )
-    _by_identifier: dict[bytes, tuple[int, ...]] = field(
-        init=False, repr=False, compare=False, default_factory=dict
+    #: built on the first :meth:`find_identifier` (coverage matches by digest only)
+    _by_identifier: dict[bytes, tuple[int, ...]] | None = field(
+        init=False, repr=False, compare=False, default=None
     )
 
     def __post_init__(self) -> None:
         by_digest: dict[tuple[str, bytes], list[int]] = {}
-        by_ident: dict[bytes, list[int]] = {}
         for pos, m in enumerate(self.members):
             if m.digest is not None and m.digest_algorithm is not None:
                 by_digest.setdefault((m.digest_algorithm, m.digest), []).append(pos)
-            ident = m.identifier_hash
-            if ident is not None:
-                by_ident.setdefault(ident, []).append(pos)
         object.__setattr__(self, "_by_digest", {k: tuple(v) for k, v in by_digest.items()})
-        object.__setattr__(self, "_by_identifier", {k: tuple(v) for k, v in by_ident.items()})
 
     @property
     def member_hash_algorithm(self) -> str | None:
@@ -267,7 +263,16 @@ class Catalog:
 
     def find_identifier(self, digest: bytes) -> list[CatalogMember]:
         """Members whose subjectIdentifier names ``digest`` (raw, or as hex text)."""
-        return [self.members[i] for i in self._by_identifier.get(bytes(digest), ())]
+        index = self._by_identifier
+        if index is None:
+            by_ident: dict[bytes, list[int]] = {}
+            for pos, m in enumerate(self.members):
+                ident = m.identifier_hash
+                if ident is not None:
+                    by_ident.setdefault(ident, []).append(pos)
+            index = {k: tuple(v) for k, v in by_ident.items()}
+            object.__setattr__(self, "_by_identifier", index)
+        return [self.members[i] for i in index.get(bytes(digest), ())]
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (bytes as hex, times in ISO 8601); use this rather than

@@ -45,12 +45,13 @@ def apply_coverage(container: PackageNode) -> list[Finding]:
     findings: list[Finding] = []
     if not catalogs:
         return findings
+    valid = {id(cat): _catalog_valid(cat) for cat in catalogs}  # paths may repeat
     matched: set[tuple[str, int]] = set()
     for node in container.children:
         if node.kind in _NOT_COVERABLE:
             node.coverage = Coverage(CoverageStatus.NOT_APPLICABLE)
             continue
-        node.coverage = _cover(node, catalogs, matched)
+        node.coverage = _cover(node, catalogs, valid, matched)
     # metadata no catalog lists, while entries of its kind (flat-hashed) match no file:
     # the file was probably altered. One of each pairs them by elimination.
     uncovered = [
@@ -71,16 +72,12 @@ def apply_coverage(container: PackageNode) -> list[Finding]:
         # several catalogs (a package and its _bf twin) may list the same file
         if len(uncovered) == 1 and len(distinct) == 1:
             cat, m = leftover[0]
-            uncovered[0].coverage = Coverage(
-                CoverageStatus.MISMATCH,
-                cat.path,
-                m.index,
-                m.digest_algorithm,
-                m.sip.value,
-                _catalog_valid(cat),
-                f"the catalog's only unmatched entry of this kind ({m.digest_algorithm} "
-                f"{m.digest.hex() if m.digest else '-'}) must be this file's: paired by "
-                "elimination",
+            uncovered[0].coverage = _mismatch(
+                cat,
+                m,
+                valid,
+                f"the catalog's only unmatched entry of this kind ({_listed(m)}) must be this "
+                "file's: paired by elimination",
             )
         else:
             for n in uncovered:
@@ -116,43 +113,53 @@ def apply_coverage(container: PackageNode) -> list[Finding]:
     return findings
 
 
+def _listed(m: CatalogMember) -> str:
+    return f"{m.digest_algorithm} {m.digest.hex() if m.digest else '-'}"
+
+
+def _mismatch(cat: PackageNode, m: CatalogMember, valid: dict[int, bool], detail: str) -> Coverage:
+    return Coverage(
+        CoverageStatus.MISMATCH,
+        cat.path,
+        m.index,
+        m.digest_algorithm,
+        m.sip.value,
+        valid[id(cat)],
+        detail,
+    )
+
+
 def _cover(
-    node: PackageNode, catalogs: list[PackageNode], matched: set[tuple[str, int]]
+    node: PackageNode,
+    catalogs: list[PackageNode],
+    valid: dict[int, bool],
+    matched: set[tuple[str, int]],
 ) -> Coverage:
-    candidates: list[tuple[str, str, str]] = []  # (hash kind, algorithm, hex)
+    candidates: list[tuple[str, str, bytes]] = []  # (hash kind, algorithm, digest)
     for alg, hexd in node.pe_digests.items():
-        candidates.append(("pe", alg, hexd))
+        candidates.append(("pe", alg, bytes.fromhex(hexd)))
     for alg, flat in (("sha1", node.sha1), ("sha256", node.sha256)):
         if flat:
-            candidates.append(("flat", alg, flat))
+            candidates.append(("flat", alg, bytes.fromhex(flat)))
     best: Coverage | None = None
     for cat in catalogs:
         catalog: Catalog = cat.parsed
-        valid = _catalog_valid(cat)
-        for kind, alg, hexd in candidates:
-            hits = catalog.find_digest(alg, bytes.fromhex(hexd))
+        for kind, alg, digest in candidates:
+            hits = catalog.find_digest(alg, digest)
             if not hits:
                 continue
             for h in hits:  # every catalog listing this file, not only the first
                 matched.add((cat.path, h.index))
-            cov = Coverage(CoverageStatus.COVERED, cat.path, hits[0].index, alg, kind, valid)
-            if best is None or (valid and not best.catalog_valid):
+            ok = valid[id(cat)]
+            cov = Coverage(CoverageStatus.COVERED, cat.path, hits[0].index, alg, kind, ok)
+            if best is None or (ok and not best.catalog_valid):
                 best = cov
     if best is not None:
         return best
     # listed by name with another hash?
     for cat in catalogs:
         for m in _by_name(cat.parsed, node.name):
-            return Coverage(
-                CoverageStatus.MISMATCH,
-                cat.path,
-                m.index,
-                m.digest_algorithm,
-                m.sip.value,
-                _catalog_valid(cat),
-                f"the catalog lists {m.file_name!r} with {m.digest_algorithm} "
-                f"{m.digest.hex() if m.digest else '-'}",
-            )
+            return _mismatch(cat, m, valid, f"the catalog lists {m.file_name!r} with {_listed(m)}")
     return Coverage(CoverageStatus.NOT_COVERED)
 
 

@@ -9,7 +9,6 @@ summary says so with a finding rather than picking one silently.
 
 from __future__ import annotations
 
-import datetime as _dt
 import re
 from dataclasses import dataclass, field
 
@@ -150,8 +149,7 @@ def summarise(root: PackageNode) -> PackageSummary:
         ident = (m.package.identifier if m.package is not None else None) or ""
         for k in _KB.findall(ident):
             kbs.append(k)
-        if m.identity is not None:
-            s.package_identities.append(m.identity.identity_string)
+        s.package_identities.append(m.identity.identity_string)
     fm = _FILE_NAME.match(root.name)
     if fm:
         kbs.append(fm.group("kb"))
@@ -172,8 +170,7 @@ def summarise(root: PackageNode) -> PackageSummary:
     for _n, p in props:
         s.support_link = p.support_link or s.support_link
         if p.build_date is not None:
-            bd = p.build_date
-            s.build_date = bd.isoformat() if isinstance(bd, _dt.date) else str(bd)
+            s.build_date = p.build_date.isoformat()
         if not s.release_type and p.package_type:
             s.release_type = p.package_type
 
@@ -254,11 +251,11 @@ def summarise(root: PackageNode) -> PackageSummary:
             arch_src["pkgProperties"] = _ARCH_NAMES.get(
                 p.processor_architecture.lower(), p.processor_architecture.lower()
             )
-    if main is not None and main.identity is not None and main.identity.processor_architecture:
+    if main is not None and main.identity.processor_architecture:
         arch_src["update.mum"] = main.identity.processor_architecture.lower()
     for _n, u in unattends:
         for pkg in u.packages:
-            if pkg.identity is not None and pkg.identity.processor_architecture:
+            if pkg.identity.processor_architecture:
                 arch_src.setdefault("unattend", pkg.identity.processor_architecture.lower())
     arches = set(arch_src.values())
     if arches:
@@ -281,7 +278,7 @@ def summarise(root: PackageNode) -> PackageSummary:
             key = n.coverage.status.value
             s.coverage[key] = s.coverage.get(key, 0) + 1
     s.catalog_versions = sorted({c.version for _n, c in catalogs})
-    if s.coverage.get(CoverageStatus.COVERED.value) is None and catalogs:
+    if catalogs:
         s.coverage.setdefault(CoverageStatus.COVERED.value, 0)
 
     # the SHA-1 in Microsoft Update Catalog download names

@@ -297,3 +297,27 @@ def test_a_signature_area_fact_is_reported_once() -> None:
     codes = [f["code"] for f in doc["files"][0]["findings"]]
     codes += [f["code"] for n in doc["files"][0]["package"]["nodes"] for f in n["findings"]]
     assert codes.count("cab-data-after-signature") == 1
+
+
+@pytest.mark.parametrize(
+    "option",
+    [
+        ("--max-output", "0"),
+        ("--max-ratio", "0.5"),
+        ("--max-ratio", "0"),
+        ("--max-members", "-1"),
+        ("--max-depth", "-1"),
+    ],
+)
+def test_bad_limits_are_usage_errors(option: tuple[str, str]) -> None:
+    r = run("list", *option, str(SAMPLE))
+    assert r.returncode == 2 and "Traceback" not in r.stderr and "Invalid value" in r.stderr
+
+
+def test_a_missing_file_is_an_error_record_with_its_path(tmp_path: Path) -> None:
+    missing = str(tmp_path / "gone.msu")
+    r = run("inspect", "--json", missing)
+    assert r.returncode == 1
+    (f,) = json.loads(r.stdout)["files"]
+    assert f["error"]["code"] == "input-error" and f["error"]["path"] == missing
+    assert r.stderr.count(missing) == 1

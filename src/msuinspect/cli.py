@@ -107,15 +107,23 @@ def limit_options(func: F) -> F:
 
 
 def _limits(kw: dict[str, Any]) -> Limits:
-    d = Limits()
-    return Limits(
-        max_total_output=parse_size(kw["max_output"])
-        if kw.get("max_output")
-        else d.max_total_output,
-        max_ratio=kw["max_ratio"] if kw.get("max_ratio") else d.max_ratio,
-        max_depth=kw["max_depth"] if kw.get("max_depth") is not None else d.max_depth,
-        max_members=kw["max_members"] if kw.get("max_members") else d.max_members,
-    )
+    given: dict[str, Any] = {
+        field: kw[option]
+        for option, field in (
+            ("max_ratio", "max_ratio"),
+            ("max_depth", "max_depth"),
+            ("max_members", "max_members"),
+        )
+        if kw.get(option) is not None
+    }
+    if kw.get("max_output") is not None:
+        given["max_total_output"] = parse_size(kw["max_output"])
+    if given.get("max_depth", 0) < 0:
+        raise click.BadParameter("must be 0 or more", param_hint="--max-depth")
+    try:
+        return Limits(**given)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 def _codecs(kw: dict[str, Any]) -> list[Codec]:
@@ -222,11 +230,12 @@ def list_cmd(
             if _debug() and not isinstance(exc, MsuInspectError):
                 raise
             _error(path, exc)
-            status = EXIT_FAILED if isinstance(exc, MsuInspectError) else EXIT_INTERNAL
             if isinstance(exc, MsuInspectError):
+                status = max(status, EXIT_FAILED)
                 record["error"] = cabinet_json.error_dict(exc)
             else:
-                record["error"] = {"code": "internal-error", "message": str(exc)}
+                status = EXIT_INTERNAL
+                record["error"] = _internal_error_dict(exc)
             out.append(record)
             continue
         failed = [mn for t in trees for mn in t.iter_members() if mn.error is not None]
@@ -343,7 +352,8 @@ def _parse_as_of(text: str | None) -> _dt.datetime:
 @click.option(
     "--signatures-only",
     is_flag=True,
-    help="skip the whole-file SHA-1/SHA-256 (compute only the digests the signatures need)",
+    help="only the file's own signatures: no package analysis, no whole-file "
+    "SHA-1/SHA-256 (just the digests the signatures need)",
 )
 def inspect_cmd(
     files: tuple[str, ...],
@@ -370,9 +380,7 @@ def inspect_cmd(
     records: list[dict[str, Any]] = []
     status = EXIT_OK
     if as_jsonl:
-        head = signatures_json.inspect_dict([], trust, moment)
-        del head["files"]
-        head["schema"] = signatures_json.INSPECT_JSONL_SCHEMA
+        head = signatures_json.header_dict(signatures_json.INSPECT_JSONL_SCHEMA, trust, moment)
         click.echo(json.dumps(head))
 
     def emit(record: dict[str, Any]) -> None:
@@ -426,7 +434,7 @@ def inspect_cmd(
                 package_text.render_package(pkg, lines.append)
             click.echo("\n".join(lines))  # each file as soon as it is done
     if as_json:
-        doc = signatures_json.inspect_dict([], trust, moment)
+        doc = signatures_json.header_dict(signatures_json.INSPECT_SCHEMA, trust, moment)
         doc["files"] = records
         click.echo(json.dumps(doc, indent=2))
     sys.exit(status)

@@ -54,9 +54,9 @@ class FileSource(ByteSource):
         try:
             st = os.stat(self.path)
         except OSError as exc:
-            raise InputError(f"cannot read {self.path}: {exc.strerror}") from exc
+            raise InputError(f"cannot read: {exc.strerror}", path=self.path) from exc
         if not os.path.isfile(self.path):
-            raise InputError(f"{self.path} is not a regular file")
+            raise InputError("not a regular file", path=self.path)
         self._size = st.st_size
 
     @property

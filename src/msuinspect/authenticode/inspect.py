@@ -82,6 +82,11 @@ class FileReport:
         return out
 
     @property
+    def trusted(self) -> bool:
+        """Signed, and every signature chains to a trusted root."""
+        return bool(self.signatures) and all(s.trusted for s in self.signatures)
+
+    @property
     def has_errors(self) -> bool:
         """An error-severity finding (bad digest, untrusted signature...)."""
         return any(f.severity is Severity.ERROR for f in self.all_findings)

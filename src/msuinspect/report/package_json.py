@@ -116,9 +116,7 @@ def node_dict(node: PackageNode, parent: str | None, root: bool) -> dict[str, An
         "pe_digests": dict(node.pe_digests),
         "container_index_name": node.cix_name,
         "signing": sig.signing.value if sig is not None else None,
-        "trusted": (all(s.trusted for s in sig.signatures) if sig.signatures else False)
-        if sig is not None
-        else None,
+        "trusted": sig.trusted if sig is not None else None,
         # the root's signatures are the file's own "signatures" list
         "signatures": [] if root or sig is None else [signature_dict(s) for s in sig.signatures],
         "coverage": None

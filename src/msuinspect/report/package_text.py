@@ -53,9 +53,8 @@ def render_summary(rep: PackageReport, emit: Emit) -> None:
 def _node_line(n: PackageNode) -> str:
     parts = [f"{n.name}", f"[{n.kind.value}]", f"{n.size} B"]
     if n.signatures is not None:
-        sigs = n.signatures.signatures
-        trusted = all(s.trusted for s in sigs) if sigs else False
-        parts.append(f"{n.signatures.signing.value}{', trusted' if trusted else ''}")
+        trusted = ", trusted" if n.signatures.trusted else ""
+        parts.append(f"{n.signatures.signing.value}{trusted}")
     if isinstance(n.parsed, Catalog):
         c = n.parsed
         os_attr = ",".join(a.text for a in c.os_attr)

@@ -124,12 +124,10 @@ def file_dict(r: FileReport) -> dict[str, Any]:
     }
 
 
-def inspect_dict(
-    reports: list[FileReport], trust: TrustStore, as_of: _dt.datetime
-) -> dict[str, Any]:
+def header_dict(schema: str, trust: TrustStore, as_of: _dt.datetime) -> dict[str, Any]:
+    """What an ``inspect`` document (or ``--jsonl`` stream) says once, before its files."""
     return {
-        "schema": INSPECT_SCHEMA,
+        "schema": schema,
         "as_of": _time(as_of),
         "trust_roots": [{"subject": c.subject, "sha1": c.sha1} for c in trust.root_infos],
-        "files": [file_dict(r) for r in reports],
     }

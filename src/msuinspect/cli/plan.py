@@ -1,0 +1,62 @@
+"""``msuinspect plan FOLDER --host SPEC``: the packages of a folder, in install order for
+one Windows Server 2008 SP2 host; what cannot be installed and why; what is missing.
+
+Registered by ``msuinspect.cli`` with ``main.add_command(plan)``.
+Exit status: 0 the plan was made; 1 a file could not be read; 2 usage error.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from msuinspect.authenticode.trust import TrustStore, load_certificates
+from msuinspect.errors import MsuInspectError
+from msuinspect.host.spec import load_host
+from msuinspect.package.analyse import analyse_file
+from msuinspect.report import verdict_json, verdict_text
+from msuinspect.scan.walk import iter_inputs
+from msuinspect.servicing.knowledge import load_knowledge_base
+from msuinspect.verdict.facts import PackageFacts, package_facts
+from msuinspect.verdict.plan import make_plan
+
+
+@click.command("plan")
+@click.argument("folder", type=click.Path(exists=True))
+@click.option("--host", "host_spec", required=True, metavar="SPEC",
+              help="the host: key=value list, preset:NAME, or a .toml profile")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+@click.option("--trust-root", "trust_roots", multiple=True, type=click.Path(dir_okay=False),
+              help="an extra trusted root (PEM/DER); counts as present on the host")  # fmt: skip
+def plan(folder: str, host_spec: str, as_json: bool, trust_roots: tuple[str, ...]) -> None:
+    """Order the update packages in FOLDER for the host given by --host."""
+    try:
+        host = load_host(host_spec)
+        extra = [c for p in trust_roots for c in load_certificates(p)]
+        kb = load_knowledge_base()
+    except MsuInspectError as exc:
+        raise click.UsageError(str(exc)) from exc
+    trust = TrustStore.default(extra)
+    items: list[tuple[str, PackageFacts]] = []
+    unreadable: list[tuple[str, str]] = []
+
+    def on_unlistable(path: str, exc: OSError) -> None:
+        unreadable.append((path, exc.strerror or str(exc)))
+
+    for path in iter_inputs([folder], on_error=on_unlistable):
+        try:
+            report = analyse_file(path, trust)
+        except MsuInspectError as exc:
+            unreadable.append((path, exc.message))
+            continue
+        items.append((path, package_facts(report)))
+    result = make_plan(items, host, kb, unreadable=unreadable)
+    if as_json:
+        click.echo(json.dumps(verdict_json.plan_dict(result, host), indent=2))
+    else:
+        for line in verdict_text.render_plan(result):
+            click.echo(line)
+    if unreadable:
+        sys.exit(1)

@@ -1,0 +1,493 @@
+"""The verdict: could this 6002/6003 host validate and install this package, and if not,
+what first? A pure function of :class:`PackageFacts`, :class:`HostProfile` and the
+:class:`KnowledgeBase` (docs/verdict-rules.md lists every rule with its source).
+
+Installation follows R1-R5 and R13-R22; validation R6-R12 (:mod:`.validate`).
+``can_install`` is yes only when validation is yes and no install rule fails or is unknown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from msuinspect.host.profile import Arch, EsuLicence, HostProfile, Product
+from msuinspect.package.mum import parse_version
+from msuinspect.servicing.knowledge import (
+    ROLLUP_KINDS,
+    Confidence,
+    KnowledgeBase,
+    PartialDate,
+    UpdateFact,
+    UpdateKind,
+)
+from msuinspect.verdict.facts import PackageFacts, ParentRole
+from msuinspect.verdict.host_facts import (
+    KB_SHA2,
+    KB_SHA2_X64,
+    KB_SSU_BASELINE,
+    has_any,
+    has_stack,
+    host_label,
+    restart_pending,
+    sha2_support,
+)
+from msuinspect.verdict.model import (
+    Aspect,
+    ExpectedError,
+    HostSummary,
+    Outcome,
+    Reason,
+    RuleOutcome,
+    Verdict,
+)
+from msuinspect.verdict.validate import E_BAD_DIGEST, judge_validation
+
+#: NT versions -> products, for "not applicable: targets ..."
+PRODUCTS = {
+    "5.1": "Windows XP",
+    "5.2": "Windows Server 2003",
+    "6.0": "Windows Vista / Server 2008",
+    "6.1": "Windows 7 / Server 2008 R2",
+    "6.2": "Windows 8 / Server 2012",
+    "6.3": "Windows 8.1 / Server 2012 R2",
+    "10.0": "Windows 10 / 11 / Server 2016 and later",
+}
+#: the order prerequisites are proposed in (SSU before SHA-2 is recommended, not required)
+PREREQUISITE_ORDER = (KB_SSU_BASELINE, KB_SHA2, "KB4537830", "KB5016891")
+KB_ESU_SSU = "KB4537830"
+
+E_NOT_APPLICABLE = ExpectedError(
+    "wusa: The update is not applicable to your computer",
+    "0x80240017",
+    ("S2",),
+    Confidence.CONFIRMED,
+)
+E_STACK = ExpectedError(
+    "wusa: The Windows Modules Installer must be updated before this update can be installed",
+    None,
+    ("S2",),
+    Confidence.WEAK,
+)
+E_ESU = ExpectedError(
+    "Windows Update: Some updates were not installed (0x80070643); CBS log: "
+    "ESU: not eligible:HRESULT_FROM_WIN32(1633)",
+    "0x80070643",
+    ("S2", "review-5"),
+    Confidence.CONFIRMED,
+)
+E_ALREADY = ExpectedError(
+    "wusa: the update is already installed (WU_S_ALREADY_INSTALLED)",
+    "0x00240006",
+    ("domain-1.4",),
+    Confidence.WEAK,
+)
+
+_NOT_APPLICABLE_RULES = frozenset({"R1", "R2", "R3", "R19", "R21"})
+
+
+@dataclass(slots=True)
+class _Acc:
+    reasons: list[Reason] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+    def add(
+        self,
+        rule: str,
+        outcome: RuleOutcome,
+        summary: str,
+        evidence: str,
+        source: tuple[str, ...],
+        confidence: Confidence,
+        *,
+        unknown_field: str | None = None,
+        expected: ExpectedError | None = None,
+        missing: str | None = None,
+    ) -> None:
+        self.reasons.append(
+            Reason(
+                rule, outcome, Aspect.INSTALL, summary, evidence, source, confidence,
+                unknown_field=unknown_field, expected_error=expected,
+            )
+        )  # fmt: skip
+        if missing and missing not in self.missing:
+            self.missing.append(missing)
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseDate:
+    date: PartialDate | None
+    source: str | None
+
+
+def release_date(facts: PackageFacts, kb: KnowledgeBase) -> ReleaseDate:
+    """The knowledge base's date for the package's KB (a release date), else the package's
+    own metadata (pkgProperties Build Date, the manifest's creationTimeStamp), else the
+    signing timestamp (weak)."""
+    entry = kb.get(facts.kb)
+    if entry is not None and entry.date is not None:
+        return ReleaseDate(entry.date, f"knowledge base {entry.kb} ({', '.join(entry.source)})")
+    if facts.release_date is not None:
+        return ReleaseDate(PartialDate.of(facts.release_date), facts.release_date_source)
+    if facts.signing_date is not None:
+        return ReleaseDate(PartialDate.of(facts.signing_date), "signing timestamp (weak)")
+    return ReleaseDate(None, None)
+
+
+def _on_or_after(date: PartialDate, threshold: PartialDate) -> bool | None:
+    if date.earliest >= threshold.earliest:
+        return True
+    if date.latest < threshold.earliest:
+        return False
+    return None
+
+
+def _after(date: PartialDate, day: PartialDate) -> bool | None:
+    if date.earliest > day.latest:
+        return True
+    if date.latest <= day.latest:
+        return False
+    return None
+
+
+def _applicability(facts: PackageFacts, host: HostProfile, kb: KnowledgeBase, acc: _Acc) -> bool:
+    """R1, R2, R19, R3, R21, R4, R5. False when the package is not applicable."""
+    applicable = True
+    target = facts.target_version
+    tsrc = ", ".join(f"{k}: {v}" for k, v in facts.target_sources.items()) or "no target found"
+    if target is None:
+        acc.add("R2", RuleOutcome.UNKNOWN, "target Windows version unknown", tsrc,
+                ("S2",), Confidence.CONFIRMED, unknown_field="package target")  # fmt: skip
+    elif target != "6.0":
+        product = PRODUCTS.get(target, "another Windows")
+        acc.add("R2", RuleOutcome.FAIL,
+                f"not applicable: targets Windows {target} ({product})", tsrc,
+                ("S2", "S9"), Confidence.CONFIRMED, expected=E_NOT_APPLICABLE)  # fmt: skip
+        applicable = False
+    asrc = ", ".join(f"{k}: {v}" for k, v in facts.arch_sources.items()) or "no architecture"
+    if facts.arch is None:
+        acc.add("R1", RuleOutcome.UNKNOWN, "package architecture unknown", asrc,
+                ("S2",), Confidence.CONFIRMED, unknown_field="package architecture")  # fmt: skip
+    elif host.arch is None:
+        acc.add("R1", RuleOutcome.UNKNOWN, f"package is {facts.arch}; host architecture unknown",
+                asrc, ("S2",), Confidence.CONFIRMED, unknown_field="arch")  # fmt: skip
+    elif facts.arch not in (host.arch.value, "neutral"):
+        acc.add("R1", RuleOutcome.FAIL,
+                f"not applicable: {facts.arch} package, {host.arch.value} host", asrc,
+                ("S2",), Confidence.CONFIRMED, expected=E_NOT_APPLICABLE)  # fmt: skip
+        applicable = False
+    entry = kb.get(facts.kb)
+    if entry is not None and entry.arch and host.arch is not None and host.arch not in entry.arch:
+        acc.add("R19", RuleOutcome.FAIL,
+                f"not applicable: {entry.kb} is for {', '.join(entry.arch)} only",
+                entry.note or entry.kb, entry.source, entry.confidence,
+                expected=E_NOT_APPLICABLE)  # fmt: skip
+        applicable = False
+    roles = facts.roles()
+    server = bool(roles & {ParentRole.SERVER, ParentRole.SERVER_CORE})
+    client = ParentRole.CLIENT in roles
+    psrc = "; ".join(p.label for p in facts.parents if p.role is not ParentRole.OTHER)
+    if target == "6.0" and server != client:
+        if host.product is None and server:
+            acc.add("R21", RuleOutcome.PASS,
+                    "Server 2008 parents; host product not given: taken as Server 2008", psrc,
+                    ("S9",), Confidence.STRONG)  # fmt: skip
+        elif host.product is None:
+            acc.add("R3", RuleOutcome.UNKNOWN,
+                    "client-only (Vista) parents; host product unknown",
+                    psrc, ("S9",), Confidence.STRONG, unknown_field="product")  # fmt: skip
+        elif host.product is Product.VISTA and server:
+            acc.add("R21", RuleOutcome.FAIL,
+                    "not applicable: Server 2008 package, Vista host", psrc,
+                    ("S15", "S16"), Confidence.STRONG, expected=E_NOT_APPLICABLE)  # fmt: skip
+            applicable = False
+        elif host.product is not Product.VISTA and client:
+            acc.add("R3", RuleOutcome.FAIL,
+                    "not applicable: client-only (Vista) parents, Server 2008 host", psrc,
+                    ("S9",), Confidence.STRONG, expected=E_NOT_APPLICABLE)  # fmt: skip
+            applicable = False
+    if ParentRole.SP2 in roles:
+        acc.add("R4", RuleOutcome.PASS, "parent is SP2, present on 6002/6003",
+                "package_for_KB948465", ("S9", "S26"), Confidence.CONFIRMED)  # fmt: skip
+    if facts.carries_6003 and host.build == 6002:
+        acc.add("R5", RuleOutcome.INFO, "installs 6.0.6003 binaries: the host becomes 6003",
+                "component versions 6.0.6003.*", ("S12", "review-7"),
+                Confidence.STRONG)  # fmt: skip
+    return applicable
+
+
+def _sha2_era(
+    facts: PackageFacts, host: HostProfile, kb: KnowledgeBase, rel: ReleaseDate, acc: _Acc
+) -> None:
+    """R20, R13, R14."""
+    entry = kb.get(facts.kb)
+    if entry is not None and entry.bootstrap:
+        acc.add("R20", RuleOutcome.INFO,
+                f"{entry.kb} is a SHA-2 bootstrap package: it does not need SHA-2 support",
+                entry.kb, ("S12",), Confidence.STRONG)  # fmt: skip
+        return
+    thr = kb.threshold("sha2_required_from")
+    when = f"released {rel.date} ({rel.source})" if rel.date else "release date unknown"
+    in_era = _on_or_after(rel.date, thr.value) if rel.date else None
+    if in_era is False:
+        return
+    stack = has_stack(host, kb, KB_SSU_BASELINE)
+    if stack is True:
+        acc.add("R13", RuleOutcome.PASS, f"servicing stack {KB_SSU_BASELINE} or later present",
+                when, thr.source, thr.confidence)  # fmt: skip
+    elif in_era is None:
+        acc.add("R13", RuleOutcome.UNKNOWN, "needs KB4493730 if released from July 2019",
+                when, thr.source, thr.confidence, unknown_field="package release date")  # fmt: skip
+    elif stack is False:
+        acc.add("R13", RuleOutcome.FAIL, "released from July 2019: needs SSU KB4493730", when,
+                ("S3", "S2"), Confidence.CONFIRMED, expected=E_STACK,
+                missing=KB_SSU_BASELINE)  # fmt: skip
+    else:
+        acc.add("R13", RuleOutcome.UNKNOWN, "needs SSU KB4493730; installed updates unknown",
+                when, ("S3",), Confidence.CONFIRMED, unknown_field="installed")  # fmt: skip
+    main = host.has_kb(KB_SHA2)
+    if main is True and not restart_pending(host, KB_SHA2):
+        acc.add("R14", RuleOutcome.PASS, f"{KB_SHA2} installed", when, ("S3", "S4"),
+                Confidence.CONFIRMED)  # fmt: skip
+    elif in_era is None:
+        acc.add("R14", RuleOutcome.UNKNOWN, "needs KB4474419 if released from July 2019",
+                when, thr.source, thr.confidence, unknown_field="package release date")  # fmt: skip
+    elif main is True:
+        acc.add("R14", RuleOutcome.FAIL, f"{KB_SHA2} installed, restart pending", when,
+                ("S3",), Confidence.CONFIRMED, expected=E_BAD_DIGEST,
+                unknown_field=None)  # fmt: skip
+    elif host.arch is Arch.AMD64 and host.has_kb(KB_SHA2_X64) is True:
+        acc.add("R14", RuleOutcome.UNKNOWN,
+                f"x64 with {KB_SHA2_X64} but not {KB_SHA2}: install undocumented", when,
+                ("review-1",), Confidence.CONFIRMED, missing=KB_SHA2)  # fmt: skip
+    elif main is False:
+        acc.add("R14", RuleOutcome.FAIL, "released from July 2019: needs KB4474419", when,
+                ("S3", "S4"), Confidence.CONFIRMED, expected=E_BAD_DIGEST,
+                missing=KB_SHA2)  # fmt: skip
+    else:
+        acc.add("R14", RuleOutcome.UNKNOWN, "needs KB4474419; installed updates unknown", when,
+                ("S3", "S4"), Confidence.CONFIRMED, unknown_field="installed")  # fmt: skip
+
+
+def _esu_gated(
+    facts: PackageFacts, entry: UpdateFact | None, kb: KnowledgeBase, rel: ReleaseDate
+) -> tuple[bool | None, str]:
+    if facts.esu_marker:
+        return True, "names " + ", ".join(facts.esu_evidence[:2])
+    if entry is not None:
+        if entry.kind in ROLLUP_KINDS and entry.date is not None:
+            after = _after(entry.date, kb.threshold("esu_after").value)
+            if after:
+                return True, f"{entry.kb} is a {entry.kind.value} after 2020-01-14"
+            return (False if after is False else None), f"{entry.kb} {entry.kind.value}"
+        return False, f"{entry.kb} is a {entry.kind.value}"
+    if rel.date is None:
+        return None, "release date unknown"
+    after = _after(rel.date, kb.threshold("esu_after").value)
+    if after is False:
+        return False, f"released {rel.date}"
+    return None, f"released {rel.date}; no ExtendedSecurityUpdatesAI marker"
+
+
+def _esu(
+    facts: PackageFacts, host: HostProfile, kb: KnowledgeBase, rel: ReleaseDate, acc: _Acc
+) -> None:
+    """R18, R15, R16, R17, R22."""
+    entry = kb.get(facts.kb)
+    pa = kb.threshold("premium_assurance_after")
+    if rel.date is not None and _after(rel.date, pa.value):
+        acc.add("R18", RuleOutcome.UNKNOWN,
+                "released after 2024-01-09: licence gate undocumented",
+                f"released {rel.date} ({rel.source})", pa.source, Confidence.CONFIRMED,
+                unknown_field="licence rules after 2024-01-09")  # fmt: skip
+        return
+    gated, why = _esu_gated(facts, entry, kb, rel)
+    if gated is False:
+        return
+    if gated is None:
+        if rel.date is None:
+            acc.add("R15", RuleOutcome.UNKNOWN, "ESU gate unknown: release date unknown", why,
+                    ("S2",), Confidence.CONFIRMED,
+                    unknown_field="package release date")  # fmt: skip
+        else:
+            acc.add("R15", RuleOutcome.UNKNOWN,
+                    "released in the ESU era; whether it is ESU-gated is unknown", why,
+                    ("S2", "domain-3"), Confidence.STRONG,
+                    unknown_field="package ESU status")  # fmt: skip
+        return
+    preps = [u.kb for u in kb.of_kind(UpdateKind.ESU_PREP)]
+    prep = has_any(host, preps)
+    if prep is True:
+        acc.add("R15", RuleOutcome.PASS, "ESU licensing preparation package present", why,
+                ("S2", "review-5"), Confidence.CONFIRMED)  # fmt: skip
+    elif prep is False:
+        acc.add("R15", RuleOutcome.FAIL, "ESU package: needs the licensing preparation package",
+                why, ("S2", "review-5"), Confidence.CONFIRMED, expected=E_ESU,
+                missing=preps[-1])  # fmt: skip
+    else:
+        acc.add("R15", RuleOutcome.UNKNOWN, "ESU package: preparation package unknown", why,
+                ("S2",), Confidence.CONFIRMED, unknown_field="installed")  # fmt: skip
+    ssu_thr = kb.threshold("esu_ssu_from")
+    stack = has_stack(host, kb, KB_ESU_SSU)
+    if stack is True:
+        acc.add("R16", RuleOutcome.PASS, "servicing stack of 2020-02-11 or later present", why,
+                ("S2", "review-6"), Confidence.WEAK)  # fmt: skip
+    elif stack is False:
+        acc.add("R16", RuleOutcome.FAIL, "ESU package: needs an SSU of 2020-02-11 or later",
+                why, ssu_thr.source, Confidence.WEAK, expected=E_STACK,
+                missing=KB_ESU_SSU)  # fmt: skip
+    else:
+        acc.add("R16", RuleOutcome.UNKNOWN, "ESU package: SSU of 2020-02-11 or later unknown",
+                why, ssu_thr.source, Confidence.WEAK, unknown_field="installed")  # fmt: skip
+    _licence(host, kb, rel, why, acc)
+    if host.pending_restart is True:
+        acc.add("R22", RuleOutcome.INFO,
+                "2008 SP2 may need another restart before the ESU key activates (0xC004F050)",
+                "host: restart pending", ("S2",), Confidence.CONFIRMED)  # fmt: skip
+
+
+def _licence(host: HostProfile, kb: KnowledgeBase, rel: ReleaseDate, why: str, acc: _Acc) -> None:
+    if rel.date is None:
+        acc.add("R15", RuleOutcome.UNKNOWN, "ESU year unknown: release date unknown", why,
+                ("domain-3",), Confidence.CONFIRMED,
+                unknown_field="package release date")  # fmt: skip
+        return
+    years = kb.esu_years_for(rel.date)
+    when = f"released {rel.date} ({rel.source})"
+    if not years:
+        acc.add("R15", RuleOutcome.UNKNOWN, f"release date {rel.date} is in no ESU year", when,
+                ("domain-3",), Confidence.CONFIRMED,
+                unknown_field="package release date")  # fmt: skip
+        return
+    if any(y.azure_only for y in years):
+        y4 = next(y for y in years if y.azure_only)
+        if host.azure is True:
+            acc.add("R17", RuleOutcome.PASS, "ESU year 4 on an Azure platform", when,
+                    y4.source, Confidence.STRONG)  # fmt: skip
+        elif host.azure is False:
+            acc.add("R17", RuleOutcome.FAIL,
+                    "ESU year 4 is for Azure platforms only; host is not one", when, y4.source,
+                    Confidence.STRONG, expected=E_ESU)  # fmt: skip
+        else:
+            acc.add("R17", RuleOutcome.UNKNOWN,
+                    "ESU year 4 (Azure platforms only): depends on hosting platform", when,
+                    y4.source, Confidence.STRONG, unknown_field="azure")  # fmt: skip
+        return
+    need_low = min(y.year for y in years)
+    need_high = max(y.year for y in years)
+    label = f"ESU year {need_high}" if need_low == need_high else f"ESU year {need_low}-{need_high}"
+    src = years[0].source
+    if host.esu is None:
+        acc.add("R15", RuleOutcome.UNKNOWN, f"{label} licence unknown", when, src,
+                Confidence.CONFIRMED, unknown_field="esu")  # fmt: skip
+        return
+    if host.esu is EsuLicence.NONE:
+        acc.add("R15", RuleOutcome.FAIL, f"needs an activated {label} licence; host has none",
+                when, ("S2", *src), Confidence.CONFIRMED, expected=E_ESU)  # fmt: skip
+        return
+    have = int(host.esu.value[1:])
+    if have >= need_high:
+        acc.add("R15", RuleOutcome.PASS, f"{label} licence: host has year {have}", when, src,
+                Confidence.WEAK)  # fmt: skip
+    elif have < need_low:
+        acc.add("R15", RuleOutcome.FAIL, f"needs an activated {label} licence; host has year "
+                f"{have}", when, ("S2", *src), Confidence.CONFIRMED,
+                expected=E_ESU)  # fmt: skip
+    else:
+        acc.add("R15", RuleOutcome.UNKNOWN, f"{label}: release month straddles ESU years", when,
+                src, Confidence.CONFIRMED, unknown_field="package release date")  # fmt: skip
+
+
+def already_installed(facts: PackageFacts, host: HostProfile) -> tuple[Outcome, str]:
+    if facts.kb is None:
+        return Outcome.UNKNOWN, "package KB unknown"
+    present = host.has_kb(facts.kb)
+    if present is None:
+        return Outcome.UNKNOWN, "installed updates unknown"
+    if present is False:
+        return Outcome.NO, f"{facts.kb} not installed"
+    mine = parse_version(facts.version)
+    for p in host.packages_for(facts.kb):
+        if p.identity and facts.identity and p.identity.casefold() == facts.identity.casefold():
+            return Outcome.YES, f"{p.identity} installed"
+        theirs = parse_version(p.version)
+        if theirs is None or mine is None:
+            return Outcome.YES, f"{facts.kb} installed"
+        if theirs >= mine:
+            newer = " (a later revision)" if theirs > mine else ""
+            return Outcome.YES, f"{facts.kb} {p.version} installed{newer}"
+    return Outcome.NO, f"{facts.kb} installed at an earlier version; this is an update"
+
+
+def _combine(outcomes: list[Outcome]) -> Outcome:
+    if Outcome.NO in outcomes:
+        return Outcome.NO
+    if Outcome.UNKNOWN in outcomes:
+        return Outcome.UNKNOWN
+    return Outcome.YES
+
+
+def judge(facts: PackageFacts, host: HostProfile, kb: KnowledgeBase) -> Verdict:
+    """Could ``host`` validate and install the package described by ``facts``?"""
+    sha2 = sha2_support(host)
+    summary = HostSummary(host_label(host, sha2), sha2.outcome, sha2.via)
+    validation = judge_validation(facts, host, sha2)
+    acc = _Acc()
+    rel = release_date(facts, kb)
+    if not facts.is_package:
+        acc.add("R2", RuleOutcome.UNKNOWN, "not an update package (no package manifest)",
+                facts.path, (), Confidence.CONFIRMED, unknown_field="package")  # fmt: skip
+    elif _applicability(facts, host, kb, acc):
+        _sha2_era(facts, host, kb, rel, acc)
+        _esu(facts, host, kb, rel, acc)
+    install_outcomes = [validation.outcome] + [
+        {RuleOutcome.FAIL: Outcome.NO, RuleOutcome.UNKNOWN: Outcome.UNKNOWN}.get(
+            r.outcome, Outcome.YES
+        )
+        for r in acc.reasons
+    ]
+    can_install = _combine(install_outcomes)
+    installed, installed_why = already_installed(facts, host)
+    reasons = list(validation.reasons) + acc.reasons
+    missing = list(acc.missing)
+    if validation.needs_sha2 and validation.outcome is not Outcome.YES:
+        sha2_kb = KB_SHA2
+        if host.has_kb(KB_SHA2) is not True and sha2_kb not in missing:
+            missing.append(sha2_kb)
+    order = {kb_: i for i, kb_ in enumerate(PREREQUISITE_ORDER)}
+    missing.sort(key=lambda k: order.get(k, len(order)))
+    expected = None
+    for r in reasons:
+        if r.outcome is RuleOutcome.FAIL and r.expected_error is not None:
+            expected = r.expected_error
+            break
+    if installed is Outcome.YES:
+        expected = E_ALREADY
+        reasons.insert(0, Reason("installed", RuleOutcome.INFO, Aspect.INSTALL, "already installed",
+                                 installed_why, (), Confidence.CONFIRMED))  # fmt: skip
+    unknown_fields = tuple(
+        dict.fromkeys(
+            r.unknown_field for r in reasons if r.unknown_field and r.outcome is RuleOutcome.UNKNOWN
+        )
+    )
+    return Verdict(
+        path=facts.path,
+        kb=facts.kb,
+        host=summary,
+        can_validate=validation.outcome,
+        can_install=can_install,
+        already_installed=installed,
+        reasons=tuple(reasons),
+        missing_prerequisites=tuple(missing),
+        missing_roots=validation.missing_roots,
+        expected_error=expected,
+        unknown_fields=unknown_fields,
+        release_date=str(rel.date) if rel.date else None,
+        release_date_source=rel.source,
+        notes=facts.notes,
+    )
+
+
+def is_not_applicable(verdict: Verdict) -> bool:
+    return any(
+        r.rule in _NOT_APPLICABLE_RULES and r.outcome is RuleOutcome.FAIL for r in verdict.reasons
+    )

@@ -28,7 +28,7 @@ from msuinspect.limits import Limits
 from msuinspect.package.catalog import parse_catalog
 from msuinspect.package.cix import ContainerIndex, parse_cix
 from msuinspect.package.coverage import apply_coverage
-from msuinspect.package.kinds import NOT_ANALYSED, NodeKind, sniff
+from msuinspect.package.kinds import NOT_ANALYSED, NodeKind, cabinet_kind, sniff
 from msuinspect.package.manifest import parse_manifest
 from msuinspect.package.model import PackageNode
 from msuinspect.package.mum import parse_mum
@@ -108,11 +108,16 @@ def analyse_source(
         _examine(root, data, ctx, report=report)
     else:
         _take_report(root, report)
-    if kind in (NodeKind.CABINET, NodeKind.WSUSSCAN) and report.error is None:
+    if kind is NodeKind.CABINET and report.error is None:
         try:
             cf = open_cabinet_file(source, limits=ctx.limits)
+            if cf.units:
+                root.kind = cabinet_kind([m.name for m in cf.units[0].members])
             for unit in cf.units:
-                _walk(unit, root, ctx)
+                if root.kind is NodeKind.WSUS_METADATA:
+                    _opaque(root, len(unit.members))
+                else:
+                    _walk(unit, root, ctx)
             root.findings.extend(cf.findings)
         except MsuInspectError as exc:
             root.findings.append(_error_finding(root.path, exc))
@@ -151,7 +156,7 @@ class _Hook:
     def wants(self, node: MemberNode, head: bytes) -> bool:
         # the scan holds nothing larger than Limits.max_in_memory
         kind = sniff(head, node.member.name)
-        if kind in (NodeKind.CABINET, NodeKind.WSUSSCAN):
+        if kind is NodeKind.CABINET:
             return looks_like_cabinet(head)
         if kind in (NodeKind.PE, NodeKind.PKCS7):
             return True
@@ -169,15 +174,14 @@ def _walk(store: MemberStore, container: PackageNode, ctx: _Context) -> None:
     nodes: dict[str, PackageNode] = {}
 
     member_names = [m.name for m in store.members]
-    opaque = container.kind is NodeKind.WSUSSCAN
     expanded: set[str] = set()
 
     def on_member(mn: MemberNode, data: bytes) -> None:
         node = PackageNode(mn.path, mn.member.name, sniff(data[:_HEAD], mn.member.name), len(data))
         nodes[mn.path] = node
-        if node.kind in (NodeKind.CABINET, NodeKind.WSUSSCAN):
+        if node.kind is NodeKind.CABINET:
             expanded.add(mn.path)
-            _nested(store, mn, node, ctx, opaque, data)
+            _nested(store, mn, node, ctx, data)
         else:
             _examine(node, data, ctx, member_names)
 
@@ -201,12 +205,12 @@ def _walk(store: MemberStore, container: PackageNode, ctx: _Context) -> None:
             node.findings.append(_error_finding(mn.path, mn.error))
         container.children.append(node)
         if (
-            node.kind in (NodeKind.CABINET, NodeKind.WSUSSCAN)
+            node.kind is NodeKind.CABINET
             and mn.error is None
             and mn.path not in expanded
             and looks_like_cabinet(mn.head)
         ):
-            _nested(store, mn, node, ctx, opaque)
+            _nested(store, mn, node, ctx)
     _apply_cix(container)
     container.findings.extend(apply_coverage(container))
 
@@ -216,7 +220,6 @@ def _nested(
     mn: MemberNode,
     node: PackageNode,
     ctx: _Context,
-    opaque: bool,
     data: bytes | None = None,
 ) -> None:
     """Verify and walk a nested cabinet: from ``data`` when the scan kept its bytes, else
@@ -229,27 +232,30 @@ def _nested(
     except MsuInspectError as exc:
         node.findings.append(_error_finding(node.path, exc))
         return
-    if opaque:
-        # WSUSSCAN.cab is applicability metadata for Windows Update (domain.md 4.4): its
-        # inner cabinets are checked and counted, not expanded member by member
-        node.findings.append(
-            Finding(
-                "opaque-container",
-                Severity.INFO,
-                f"{len(child.members)} members of this Windows Update metadata cabinet are "
-                "not expanded",
-                LAYER,
-                path=node.path,
-                evidence={"members": len(child.members)},
-            )
-        )
+    node.kind = cabinet_kind([m.name for m in child.members])
+    if node.kind is NodeKind.WSUS_METADATA:
+        _opaque(node, len(child.members))
         return
     try:
         _walk(child, node, ctx)
     except MsuInspectError as exc:
         node.findings.append(_error_finding(node.path, exc))
-    if node.kind is not NodeKind.WSUSSCAN:
-        node.kind = _container_kind(node)
+    node.kind = _container_kind(node)
+
+
+def _opaque(node: PackageNode, members: int) -> None:
+    """WSUS metadata (the package.cab of WSUSSCAN.cab, domain.md 4.4) is applicability data
+    for Windows Update: checked and counted, not expanded member by member."""
+    node.findings.append(
+        Finding(
+            "opaque-container",
+            Severity.INFO,
+            f"{members} members of this Windows Update metadata cabinet are not expanded",
+            LAYER,
+            path=node.path,
+            evidence={"members": members},
+        )
+    )
 
 
 def _examine(
@@ -311,6 +317,8 @@ def _apply_cix(container: PackageNode) -> None:
 
 
 def _container_kind(node: PackageNode) -> NodeKind:
+    """MSU anatomy from the members' kinds (by content); member names only for the PSFX
+    generation, whose parts have no magic of their own."""
     names = {c.name.casefold() for c in node.children}
     kinds = {c.kind for c in node.children}
     if any(
@@ -318,10 +326,7 @@ def _container_kind(node: PackageNode) -> NodeKind:
         for n in names
     ):
         return NodeKind.MSU_PSFX
-    if "wsusscan.cab" in names and any(
-        c.kind in (NodeKind.UPDATE_CAB, NodeKind.CABINET) and c.name.casefold() != "wsusscan.cab"
-        for c in node.children
-    ):
+    if NodeKind.WSUSSCAN in kinds and NodeKind.UPDATE_CAB in kinds:
         return NodeKind.MSU
     if NodeKind.MUM in kinds:
         return NodeKind.UPDATE_CAB

@@ -5,7 +5,11 @@ A catalog member is matched the way Windows matches it: PE files by their PE Aut
 hash, other files by the hash of their bytes, in the catalog's hash algorithm (SHA-1 for
 version 1 catalogs, SHA-256 for version 2). Only catalogs whose own signature verifies count
 as covering; the package's metadata (``.mum`` and ``.manifest``) must be covered, or the
-package gets an error finding.
+package gets an error finding. "Altered" (``mismatch``) is said only on direct evidence: a
+catalog whose signature verifies lists the member by name with a different hash. Catalogs
+of Windows 6.x packages carry no names for most members, so an unlisted member is
+``not-covered``, a compressed manifest ``not-analysed`` and an undecodable one
+``unreadable``.
 """
 
 from __future__ import annotations
@@ -51,44 +55,49 @@ def apply_coverage(container: PackageNode) -> list[Finding]:
         if node.kind in _NOT_COVERABLE:
             node.coverage = Coverage(CoverageStatus.NOT_APPLICABLE)
             continue
+        if (
+            node.sha1 is None
+            and node.sha256 is None
+            and any(f.severity is Severity.ERROR for f in node.findings)
+        ):
+            node.coverage = Coverage(
+                CoverageStatus.UNREADABLE, detail="the member could not be decoded"
+            )
+            continue
         node.coverage = _cover(node, catalogs, valid, matched)
-    # metadata no catalog lists, while entries of its kind (flat-hashed) match no file:
-    # the file was probably altered. One of each pairs them by elimination.
-    uncovered = [
-        n
-        for n in container.children
-        if n.kind in METADATA
-        and n.coverage is not None
-        and n.coverage.status is CoverageStatus.NOT_COVERED
-    ]
-    leftover = [
-        (cat, m)
+        if node.coverage.status is CoverageStatus.NOT_COVERED and node.kind is (
+            NodeKind.MANIFEST_COMPRESSED
+        ):
+            node.coverage = Coverage(
+                CoverageStatus.NOT_ANALYSED,
+                detail="a compressed manifest: catalogs list the expanded manifest, which "
+                "cannot be rebuilt offline",
+            )
+    # metadata no catalog lists: say how many flat entries of the catalogs match no file,
+    # as context; pairing them with files "by elimination" would be a guess, not evidence
+    leftover = {
+        (m.digest_algorithm, m.digest)
         for cat in catalogs
         for m in cat.parsed.members
         if (cat.path, m.index) not in matched and m.digest is not None and m.sip is SipKind.FLAT
-    ]
-    distinct = {(m.digest_algorithm, m.digest) for _c, m in leftover}
-    if uncovered and leftover:
-        # several catalogs (a package and its _bf twin) may list the same file
-        if len(uncovered) == 1 and len(distinct) == 1:
-            cat, m = leftover[0]
-            uncovered[0].coverage = _mismatch(
-                cat,
-                m,
-                valid,
-                f"the catalog's only unmatched entry of this kind ({_listed(m)}) must be this "
-                "file's: paired by elimination",
+    }
+    for n in container.children:
+        cov = n.coverage
+        if n.kind in METADATA and cov is not None and cov.status is CoverageStatus.NOT_COVERED:
+            n.coverage = Coverage(
+                CoverageStatus.NOT_COVERED,
+                detail=f"no catalog lists its hash; {len(leftover)} flat catalog entries "
+                "match no file of this cabinet"
+                if leftover
+                else "no catalog lists its hash",
             )
-        else:
-            for n in uncovered:
-                n.coverage = Coverage(
-                    CoverageStatus.MISMATCH_INFERRED,
-                    detail=f"not listed, while the catalogs have {len(distinct)} flat entries "
-                    "that match no file of this cabinet (inferred: probably altered)",
-                )
     for node in container.children:
         cov = node.coverage
-        if node.kind in METADATA and cov is not None and cov.status is not CoverageStatus.COVERED:
+        if (
+            node.kind in METADATA
+            and cov is not None
+            and cov.status in (CoverageStatus.NOT_COVERED, CoverageStatus.MISMATCH)
+        ):
             findings.append(
                 Finding(
                     "metadata-not-covered",
@@ -156,10 +165,18 @@ def _cover(
                 best = cov
     if best is not None:
         return best
-    # listed by name with another hash?
+    # listed by name with another hash: direct evidence only from a catalog that verifies
     for cat in catalogs:
         for m in _by_name(cat.parsed, node.name):
-            return _mismatch(cat, m, valid, f"the catalog lists {m.file_name!r} with {_listed(m)}")
+            if valid[id(cat)]:
+                return _mismatch(
+                    cat, m, valid, f"the catalog lists {m.file_name!r} with {_listed(m)}"
+                )
+            return Coverage(
+                CoverageStatus.NOT_COVERED,
+                detail=f"listed by name in {cat.name}, whose signature does not verify, with "
+                f"another hash ({_listed(m)})",
+            )
     return Coverage(CoverageStatus.NOT_COVERED)
 
 

@@ -12,7 +12,9 @@ class NodeKind(StrEnum):
     MSU_PSFX = "msu-psfx"  #: Windows 10/11 combined or PSFX v2 MSU (not analysed in depth)
     MSU_WIM = "msu-wim"  #: Windows 11 24H2+ MSU that is a WIM container (not analysed)
     UPDATE_CAB = "update-cab"  #: a CBS package cabinet (holds *.mum)
-    WSUSSCAN = "wsusscan"  #: WSUSSCAN.cab (applicability metadata; opaque)
+    WSUSSCAN = "wsusscan"  #: WSUSSCAN.cab: a cabinet holding only package.cab (or package.xml)
+    #: the WSUS metadata cabinet inside WSUSSCAN.cab (core\N, extended\N, localized\...)
+    WSUS_METADATA = "wsus-metadata"
     CABINET = "cabinet"  #: any other cabinet
     CATALOG = "catalog"
     PKCS7 = "pkcs7"
@@ -27,6 +29,7 @@ class NodeKind(StrEnum):
     COMPRESSED_DCS = "compressed-dcs"  #: a WinSxS DCS-compressed file
     EXPRESS_PSF = "express-psf"  #: a PSF express payload
     XML = "xml"
+    HTML = "html"  #: an HTML page (often a download error page saved under a package name)
     TEXT = "text"
     DATA = "data"
 
@@ -73,13 +76,50 @@ def _xml_root(head: bytes) -> str | None:
         return m.group(2).decode("ascii", errors="replace")
 
 
+_PROPERTY_KEYS = re.compile(
+    rb'^(?:Applies to|KB Article Number|Package Type|Installer Engine|Build Date)="',
+    re.IGNORECASE | re.MULTILINE,
+)
+_WSUS_METADATA_DIRS = ("core", "extended", "localized")
+
+
+def _utf16_to_utf8(head: bytes) -> bytes:
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return head.decode("utf-16", errors="ignore").encode("utf-8")
+    if len(head) > 1 and head[1:2] == b"\x00":
+        return head.decode("utf-16-le", errors="ignore").encode("utf-8")
+    return head
+
+
+def cabinet_kind(member_names: list[str]) -> NodeKind:
+    """What a cabinet is, from the names of its members (the cabinet's own content, covered
+    by its signature), not from the cabinet's file name.
+
+    WSUSSCAN.cab holds one ``package.cab`` (``package.xml`` in some builds); that
+    ``package.cab`` holds a ``package.xml`` and WSUS metadata under ``core\\``,
+    ``extended\\`` and ``localized\\``. A cabinet with package manifests is an update
+    cabinet; MSU anatomy is decided by the caller from the kinds of the members.
+    """
+    names = [n.replace("/", "\\").casefold() for n in member_names]
+    if names and set(names) <= {"package.cab", "package.xml"}:
+        return NodeKind.WSUSSCAN
+    in_dirs = sum(1 for n in names if "\\" in n and n.split("\\", 1)[0] in _WSUS_METADATA_DIRS)
+    if in_dirs and all(
+        n == "package.xml" or ("\\" in n and n.split("\\", 1)[0] in _WSUS_METADATA_DIRS)
+        for n in names
+    ):
+        return NodeKind.WSUS_METADATA
+    if any(n.endswith(".mum") for n in names):
+        return NodeKind.UPDATE_CAB
+    return NodeKind.CABINET
+
+
 def sniff(head: bytes, name: str = "") -> NodeKind:
-    """The kind of a file from its first bytes (at least 4 KiB where available) and, only to
-    tell apart kinds with the same content type, its name."""
+    """The kind of a file from its first bytes (at least 4 KiB where available). The name
+    is used only for a PSF express payload, which has no magic of its own; see
+    :func:`cabinet_kind` for what a cabinet is."""
     lname = name.replace("\\", "/").rsplit("/", 1)[-1].casefold()
     if head.startswith(b"MSCF"):
-        if lname == "wsusscan.cab":
-            return NodeKind.WSUSSCAN
         return NodeKind.CABINET
     if head.startswith(WIM_MAGIC):
         return NodeKind.MSU_WIM
@@ -105,9 +145,14 @@ def sniff(head: bytes, name: str = "") -> NodeKind:
             return NodeKind.UNATTEND
         if root == "Container":
             return NodeKind.CONTAINER_INDEX
+        if root.casefold() == "html":
+            return NodeKind.HTML
         return NodeKind.XML
-    if lname.endswith("-pkgproperties.txt") or (b'="' in head[:512] and b"\n" in head[:512]):
-        return NodeKind.PROPERTIES if lname.endswith("pkgproperties.txt") else NodeKind.TEXT
+    text = _utf16_to_utf8(head[:4096]).lstrip(b"\xef\xbb\xbf")
+    if _PROPERTY_KEYS.search(text):
+        return NodeKind.PROPERTIES
+    if text.lstrip()[:15].lower().startswith((b"<!doctype html", b"<html")):
+        return NodeKind.HTML
     if head and all(32 <= b < 127 or b in (9, 10, 13) for b in head[:512]):
         return NodeKind.TEXT
     return NodeKind.DATA

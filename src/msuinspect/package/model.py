@@ -15,11 +15,14 @@ from msuinspect.package.kinds import NodeKind
 
 class CoverageStatus(StrEnum):
     COVERED = "covered"  #: a catalog of the cabinet lists this file's hash
-    MISMATCH = "mismatch"  #: a catalog lists this file by name, with another hash
-    #: not listed, while the catalogs have entries that match no file
-    MISMATCH_INFERRED = "mismatch-inferred"
-    NOT_COVERED = "not-covered"
-    NOT_APPLICABLE = "not-applicable"  #: catalogs themselves
+    #: a catalog whose signature verifies lists this file by name, with another hash: the
+    #: only direct evidence of an altered member
+    MISMATCH = "mismatch"
+    NOT_COVERED = "not-covered"  #: no catalog of the cabinet lists this file's hash
+    #: the hash a catalog would list cannot be computed offline (a compressed manifest)
+    NOT_ANALYSED = "not-analysed"
+    UNREADABLE = "unreadable"  #: the member could not be decoded, so it was not hashed
+    NOT_APPLICABLE = "not-applicable"  #: catalogs themselves, deltas
 
 
 @dataclass(slots=True)

@@ -1,10 +1,17 @@
 """The package summary: what update this is, for which Windows, built when, signed how.
 
-Facts come from several places that should agree: the ``*-pkgProperties.txt`` (``Applies
-to``, ``KB Article Number``, ``Processor Architecture``, ``Build Date``), the package
-manifests (``*.mum``: identity, ``identifier``, ``releaseType``, parents, components), the
-catalogs' ``OSAttr``, and the file name (``Windows6.0-KB…-x64``). When they disagree, the
-summary says so with a finding rather than picking one silently.
+Identity (KB, target Windows version, architecture) comes from content, never from the
+file name: the package manifests (``*.mum``: identity, ``identifier``, ``releaseType``,
+parents, components) and component manifests, which catalogs sign, and the catalogs'
+``OSAttr``; then, as hints the catalogs do not cover, the ``*-pkgProperties.txt`` (``Applies
+to``, ``KB Article Number``, ``Processor Architecture``, ``Build Date``) and the unattend XML.
+Every value records which source said it. When sources disagree, the summary says so with a
+finding rather than picking one silently.
+
+The download name (``Windows6.0-KB4474419-x64.msu``) is only a claim: it is parsed into
+``name_claim`` and checked against the content. A name that contradicts the content is an
+error-level ``name-content-conflict``; a file that is not an update package gets no KB and
+no target, whatever its name says.
 """
 
 from __future__ import annotations
@@ -33,9 +40,33 @@ PRODUCTS = {
     "6.3": "Windows 8.1 / Windows Server 2012 R2",
     "10.0": "Windows 10 / 11 / Windows Server 2016 and later",
 }
-#: parent packages whose meaning is known (domain.md section 2 and the corpus)
+#: parent packages whose meaning is known (domain.md section 2, verdict-facts R3/R4 and the
+#: corpus), by name
 KNOWN_PARENTS = {
     "package_for_kb948465": ("6.0", "Windows Vista / Server 2008 Service Pack 2"),
+}
+#: edition parents, by (name, version): the foundation package of each 6.x edition
+KNOWN_EDITION_PARENTS = {
+    ("microsoft-windows-foundation-package", "6.0.6000.16386"): (
+        "6.0",
+        "Windows Vista (client foundation)",
+    ),
+    ("microsoft-windows-foundation-package", "6.0.6001.18000"): (
+        "6.0",
+        "Windows Server 2008 (server foundation)",
+    ),
+    ("microsoft-windows-servercore-package", "6.0.6001.18000"): (
+        "6.0",
+        "Windows Server 2008 Server Core",
+    ),
+    ("microsoft-windows-client-features-package", "6.1.7601.17514"): (
+        "6.1",
+        "Windows 7 SP1 (client features)",
+    ),
+    ("microsoft-windows-server-features-package", "6.1.7601.17514"): (
+        "6.1",
+        "Windows Server 2008 R2 SP1 (server features)",
+    ),
 }
 _FILE_NAME = re.compile(
     r"^windows(?P<ver>\d+\.\d+)-kb(?P<kb>\d+)(?:-v(?P<rev>\d+))?-(?P<arch>x64|x86|ia64|arm64|arm)",
@@ -73,6 +104,11 @@ class PackageSummary:
     catalog_versions: list[int] = field(default_factory=list)
     coverage: dict[str, int] = field(default_factory=dict)  #: status -> count
     download_name_sha1: str | None = None  #: match, mismatch or not-present
+    #: an update package by content (a package manifest, or the MSU anatomy)
+    is_update_package: bool = False
+    kb_sources: dict[str, list[str]] = field(default_factory=dict)  #: source -> KBs said
+    #: what the file name claims (``kb``, ``version``, ``arch``); a claim, never evidence
+    name_claim: dict[str, str] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
 
 
@@ -121,6 +157,66 @@ def _note(s: PackageSummary, code: str, sev: Severity, msg: str, path: str, **ev
     s.findings.append(Finding(code, sev, msg, LAYER, path=path, evidence=ev))
 
 
+#: top-level kinds that are update packages by their anatomy
+_PACKAGE_KINDS = (NodeKind.MSU, NodeKind.UPDATE_CAB, NodeKind.MSU_PSFX, NodeKind.MSU_WIM)
+
+
+def _add(sources: dict[str, list[str]], source: str, kb: str) -> None:
+    said = sources.setdefault(source, [])
+    if kb not in said:
+        said.append(kb)
+
+
+def _os_build_version(version: str) -> str | None:
+    """The NT version of a parent identity that carries an OS build (``6.1.7601.17514``,
+    ``6.0.6001.18000``); package versions such as ``6.0.1.18005`` carry none."""
+    parts = version.split(".")
+    if len(parts) != 4 or not all(p.isdigit() for p in parts):
+        return None
+    nt = f"{int(parts[0])}.{int(parts[1])}"
+    return nt if nt in PRODUCTS and int(parts[2]) >= 2600 else None
+
+
+def _check_name(s: PackageSummary, root: PackageNode) -> None:
+    """The file name is a claim: say where the content contradicts it."""
+    claim = s.name_claim
+    if not claim:
+        return
+    said = f"the file name claims KB{claim['kb']} for Windows {claim['version']} {claim['arch']}"
+    if not s.is_update_package:
+        _note(
+            s,
+            "name-content-conflict",
+            Severity.ERROR,
+            f"{said}, but the content is not an update package (it is {s.generation})",
+            root.path,
+            claim=dict(claim),
+            content={"kind": s.generation},
+        )
+        return
+    wrong: list[str] = []
+    if s.kb_numbers and claim["kb"] not in s.kb_numbers:
+        wrong.append(f"the content is KB{', KB'.join(s.kb_numbers)}")
+    if s.target_version and claim["version"] != s.target_version:
+        wrong.append(f"the content targets Windows {s.target_version}")
+    if s.architecture and claim["arch"] != s.architecture:
+        wrong.append(f"the content is for {s.architecture}")
+    if wrong:
+        _note(
+            s,
+            "name-content-conflict",
+            Severity.ERROR,
+            f"{said}, but {'; '.join(wrong)}: the summary shows the content's answer",
+            root.path,
+            claim=dict(claim),
+            content={
+                "kb": list(s.kb_numbers),
+                "version": s.target_version,
+                "arch": s.architecture,
+            },
+        )
+
+
 def summarise(root: PackageNode) -> PackageSummary:
     gen = {
         NodeKind.MSU: "classic-msu",
@@ -140,20 +236,27 @@ def summarise(root: PackageNode) -> PackageSummary:
     catalogs = [(n, n.parsed) for n in nodes if isinstance(n.parsed, Catalog)]
     manifests = [(n, n.parsed) for n in nodes if isinstance(n.parsed, ComponentManifest)]
 
-    # KB numbers and identities
-    kbs: list[str] = []
-    for _n, p in props:
-        if p.kb_article:
-            kbs.append(p.kb_article)
+    # KB numbers and identities: package manifests first, pkgProperties as a hint
+    s.is_update_package = root.kind in _PACKAGE_KINDS or bool(mums)
     for _n, m in mums:
         ident = (m.package.identifier if m.package is not None else None) or ""
-        for k in _KB.findall(ident):
-            kbs.append(k)
+        found = _KB.findall(ident) or _KB.findall(m.identity.name)
+        for k in found:
+            _add(s.kb_sources, "package manifest", k)
         s.package_identities.append(m.identity.identity_string)
+    for _n, p in props:
+        if p.kb_article:
+            _add(s.kb_sources, "pkgProperties (hint)", p.kb_article)
+    kbs = [k for said in s.kb_sources.values() for k in said]
+    if s.is_update_package:
+        s.kb_numbers = sorted(set(kbs), key=kbs.index)
     fm = _FILE_NAME.match(root.name)
     if fm:
-        kbs.append(fm.group("kb"))
-    s.kb_numbers = sorted(set(kbs), key=kbs.index)
+        s.name_claim = {
+            "kb": fm.group("kb"),
+            "version": _nt(fm.group("ver")),
+            "arch": _ARCH_NAMES.get(fm.group("arch").lower(), fm.group("arch").lower()),
+        }
 
     # the main package manifest: update.mum, else the first
     main = next((m for n, m in mums if n.name.casefold() == "update.mum"), None)
@@ -174,23 +277,14 @@ def summarise(root: PackageNode) -> PackageSummary:
         if not s.release_type and p.package_type:
             s.release_type = p.package_type
 
-    # target version, from every source
+    # target version, from every source but the name
     src = s.target_sources
-    if fm:
-        src["file name"] = _nt(fm.group("ver"))
-    for _n, p in props:
-        if p.applies_to:
-            said = applies_to_version(p.applies_to)
-            if said:
-                src["pkgProperties Applies to"] = said
-    for _n, c in catalogs:
-        if c.os_attr:
-            best = max(c.os_attr, key=lambda a: (a.major, a.minor))
-            src.setdefault("catalog OSAttr (highest)", f"{best.major}.{best.minor}")
     for _n, m in mums:
         for parent in m.parents:
             for pid in parent.identities:
-                known = KNOWN_PARENTS.get(pid.name.casefold())
+                known = KNOWN_PARENTS.get(pid.name.casefold()) or KNOWN_EDITION_PARENTS.get(
+                    (pid.name.casefold(), pid.version or "")
+                )
                 label = f"{pid.name} {pid.version}"
                 if label not in s.parents:
                     s.parents.append(label)
@@ -198,6 +292,17 @@ def summarise(root: PackageNode) -> PackageSummary:
                     src.setdefault("parent package", known[0])
                     if known[1] not in s.parent_meaning:
                         s.parent_meaning.append(known[1])
+                elif pid.version and (nt := _os_build_version(pid.version)):
+                    src.setdefault("parent package", nt)
+    for _n, c in catalogs:
+        if c.os_attr:
+            best = max(c.os_attr, key=lambda a: (a.major, a.minor))
+            src.setdefault("catalog OSAttr (highest)", f"{best.major}.{best.minor}")
+    for _n, p in props:
+        if p.applies_to:
+            said = applies_to_version(p.applies_to)
+            if said:
+                src["pkgProperties Applies to (hint)"] = said
     comp_versions: list[str] = []
     for _n, m in mums:
         for cid in m.component_identities:
@@ -218,13 +323,13 @@ def summarise(root: PackageNode) -> PackageSummary:
         if nt in PRODUCTS:
             src.setdefault("component versions", nt)
     versions = set(src.values())
-    if versions:
-        # the file name and the package say what it is for; OSAttr lists every version the
-        # catalog is valid for, so it only has to include the target
+    if versions and (s.is_update_package or root.kind is NodeKind.CATALOG):
+        # signed content first; OSAttr lists every version the catalog is valid for, so it
+        # only has to include the target
         primary = (
-            src.get("file name")
-            or src.get("pkgProperties Applies to")
+            src.get("parent package")
             or src.get("component versions")
+            or src.get("pkgProperties Applies to (hint)")
             or next(iter(src.values()))
         )
         s.target_version = primary
@@ -242,23 +347,28 @@ def summarise(root: PackageNode) -> PackageSummary:
     if s.target_version == "6.0" and comp_versions:
         s.carries_6003 = any(v.startswith("6.0.6003.") for v in comp_versions)
 
-    # architecture
+    # architecture: the package manifest, component manifests, then the hints
     arch_src = s.architecture_sources
-    if fm:
-        arch_src["file name"] = _ARCH_NAMES.get(fm.group("arch").lower(), fm.group("arch"))
-    for _n, p in props:
-        if p.processor_architecture:
-            arch_src["pkgProperties"] = _ARCH_NAMES.get(
-                p.processor_architecture.lower(), p.processor_architecture.lower()
-            )
     if main is not None and main.identity.processor_architecture:
         arch_src["update.mum"] = main.identity.processor_architecture.lower()
+    comp_arches = {
+        cm.identity.processor_architecture.lower()
+        for _n, cm in manifests
+        if cm.identity is not None and cm.identity.processor_architecture
+    } - {"neutral", "msil", "wow64", "*"}
+    if len(comp_arches) == 1:
+        arch_src["component manifests"] = next(iter(comp_arches))
+    for _n, p in props:
+        if p.processor_architecture:
+            arch_src["pkgProperties (hint)"] = _ARCH_NAMES.get(
+                p.processor_architecture.lower(), p.processor_architecture.lower()
+            )
     for _n, u in unattends:
         for pkg in u.packages:
             if pkg.identity.processor_architecture:
-                arch_src.setdefault("unattend", pkg.identity.processor_architecture.lower())
+                arch_src.setdefault("unattend (hint)", pkg.identity.processor_architecture.lower())
     arches = set(arch_src.values())
-    if arches:
+    if arches and s.is_update_package:
         s.architecture = arch_src.get("update.mum") or next(iter(arch_src.values()))
         if len(arches) > 1:
             _note(
@@ -269,6 +379,7 @@ def summarise(root: PackageNode) -> PackageSummary:
                 + ", ".join(f"{k} says {v}" for k, v in arch_src.items()),
                 root.path,
             )
+    _check_name(s, root)
 
     # signing per layer, catalog versions, coverage
     for n in nodes:

@@ -163,6 +163,9 @@ def summary_dict(s: PackageSummary) -> dict[str, Any]:
         "catalog_versions": list(s.catalog_versions),
         "coverage": dict(s.coverage),
         "download_name_sha1": s.download_name_sha1,
+        "is_update_package": s.is_update_package,
+        "kb_sources": {k: list(v) for k, v in s.kb_sources.items()},
+        "name_claim": dict(s.name_claim) or None,
     }
 
 

@@ -11,11 +11,14 @@ SRC = REPO / "src" / "msuinspect"
 
 # lowest first; a module may import its own layer and any layer before it
 LAYERS: list[set[str]] = [
-    {"errors", "findings", "limits", "source", "__init__", "__version__", "data"},
+    {"errors", "findings", "limits", "source", "__version__", "data"},
     {"cab"},
     {"cms"},
     {"authenticode"},
     {"package"},
+    {"host", "servicing"},
+    {"verdict"},
+    {"api", "__init__"},
     {"scan"},
     {"report", "cli", "__main__"},
 ]

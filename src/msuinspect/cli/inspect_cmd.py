@@ -1,0 +1,230 @@
+"""``msuinspect inspect``: what a file is, who signed it, and one outcome per file."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from msuinspect.api import inspect
+from msuinspect.authenticode.trust import TrustStore, load_certificates
+from msuinspect.cli.common import (
+    EXIT_CODES_HELP,
+    EXIT_FAILED,
+    EXIT_INTERNAL,
+    EXIT_OK,
+    EXIT_SIGNATURE_PROBLEM,
+    _debug,
+    _error,
+    _internal_error_dict,
+    _parse_as_of,
+)
+from msuinspect.errors import InputError, MsuInspectError
+from msuinspect.findings import Finding
+from msuinspect.host.profile import HostProfile
+from msuinspect.host.spec import load_host
+from msuinspect.package.outcome import READ_ERROR_CODES, Outcome, outcome_of_error
+from msuinspect.report import cabinet_json, file_text, inspect_json, signatures_json
+from msuinspect.scan.walk import iter_inputs
+
+FAIL_ON = {"error": Outcome.ERROR, "problem": Outcome.PROBLEM, "warning": Outcome.WARNING}
+
+
+def _read_errors(path: str, findings: list[Finding]) -> None:
+    """One stderr line per distinct read error (a folder that cannot be decoded fails all
+    its members: one line naming them)."""
+    groups: dict[tuple[str, int | None, str], list[str]] = {}
+    for f in findings:
+        if f.code in READ_ERROR_CODES:
+            node = f.path or path
+            node = node[len(path) + 2 :] if node.startswith(path + "!/") else node
+            names = groups.setdefault((f.code, f.offset, f.message), [])
+            if node not in names:
+                names.append(node)
+    for (code, offset, message), names in groups.items():
+        where = f"offset {offset}: " if offset is not None else ""
+        members = ""
+        if names and names != [path]:
+            shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+            members = f" ({len(names)} member(s): {shown})"
+        click.echo(f"msuinspect: error: {path}: {where}{message} [{code}]{members}", err=True)
+
+
+class _Status:
+    """The exit status of a batch: the worst outcome at or over the threshold."""
+
+    def __init__(self, threshold: Outcome | None) -> None:
+        self.threshold = threshold
+        self.code = EXIT_OK
+        self.outcomes: list[Outcome] = []
+
+    def add(self, outcome: Outcome) -> None:
+        self.outcomes.append(outcome)
+        if self.code == EXIT_INTERNAL or self.threshold is None:
+            return
+        if outcome.rank < self.threshold.rank:
+            return
+        if outcome is Outcome.ERROR:
+            self.code = EXIT_FAILED
+        elif self.code == EXIT_OK:
+            self.code = EXIT_SIGNATURE_PROBLEM
+
+    def internal(self) -> None:
+        self.outcomes.append(Outcome.ERROR)
+        self.code = EXIT_INTERNAL
+
+
+@click.command("inspect", epilog=EXIT_CODES_HELP)
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+@click.option(
+    "--jsonl",
+    "as_jsonl",
+    is_flag=True,
+    help="one JSON line per file as each is done (a header line first), for large batches",
+)
+@click.option(
+    "--trust-root",
+    "trust_roots",
+    multiple=True,
+    type=click.Path(dir_okay=False, exists=True),
+    metavar="FILE",
+    help="also trust the root certificate(s) in FILE (PEM or DER); repeatable",
+)
+@click.option(
+    "--as-of",
+    "as_of",
+    metavar="DATE",
+    help="validate chains of signatures without a valid timestamp at DATE (default: now)",
+)
+@click.option(
+    "--signatures-only",
+    is_flag=True,
+    help="only the file's own signatures: no package analysis, no whole-file "
+    "SHA-1/SHA-256 (just the digests the signatures need)",
+)
+@click.option(
+    "--tree",
+    is_flag=True,
+    help="text: also the whole package tree and every finding (JSON always has them)",
+)
+@click.option(
+    "--host",
+    "host_spec",
+    metavar="SPEC",
+    help="also judge each file for this Windows 6.0 host: key=value list "
+    "(build=6002,arch=amd64,kb=KB4474419+KB4493730,roots=2010+2011,esu=y2), "
+    "preset:NAME (msuinspect host presets) or a .toml profile (docs/host.md)",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["error", "problem", "warning", "never"]),
+    default="problem",
+    show_default=True,
+    help="the least outcome that makes the exit status non-zero",
+)
+def inspect_cmd(
+    files: tuple[str, ...],
+    as_json: bool,
+    as_jsonl: bool,
+    trust_roots: tuple[str, ...],
+    as_of: str | None,
+    signatures_only: bool,
+    tree: bool,
+    host_spec: str | None,
+    fail_on: str,
+) -> None:
+    """What a file is and who signed it: for an MSU or update cabinet, the package summary,
+    every signature verified on every layer, and catalog coverage; for a catalog or PE file,
+    its signatures and content. With --host, whether that Windows Server 2008 SP2 host could
+    validate and install it, and what to install first. Each file gets one outcome, shown
+    first:
+
+    \b
+      ok       read completely, signed, trusted, nothing odd
+      warning  trustworthy, with something odd worth a look
+      problem  read, but not trustworthy as an update: unsigned, altered, untrusted,
+               not a package at all, a name that contradicts the content, ...
+      error    could not be read completely (truncated, undecodable, unreadable)
+
+    A folder among FILES is walked for .msu, .cab, .cat, .exe, .dll, .sys, .ocx and .mui
+    files; a file that cannot be read is reported and the batch goes on. A batch ends with
+    one summary line."""
+    if as_json and as_jsonl:
+        raise click.UsageError("--json and --jsonl exclude each other")
+    moment = _parse_as_of(as_of)
+    try:
+        extra = [c for path in trust_roots for c in load_certificates(path)]
+    except MsuInspectError as exc:
+        raise click.BadParameter(str(exc), param_hint="--trust-root") from None
+    trust = TrustStore.default(extra)
+    host: HostProfile | None = None
+    if host_spec is not None:
+        try:
+            host = load_host(host_spec)
+        except MsuInspectError as exc:
+            raise click.BadParameter(str(exc), param_hint="--host") from None
+    records: list[dict[str, Any]] = []
+    status = _Status(FAIL_ON.get(fail_on))
+    text = not (as_json or as_jsonl)
+    if as_jsonl:
+        head = signatures_json.header_dict(signatures_json.INSPECT_JSONL_SCHEMA, trust, moment)
+        click.echo(json.dumps(head))
+
+    def emit(record: dict[str, Any]) -> None:
+        if as_jsonl:
+            click.echo(json.dumps(record))
+        else:
+            records.append(record)
+
+    def failed(path: str, exc: MsuInspectError) -> None:
+        _error(path, exc)
+        outcome = outcome_of_error(exc)
+        status.add(outcome.outcome)
+        emit({"path": path, **outcome.to_dict(), "error": cabinet_json.error_dict(exc)})
+        if text:
+            out: list[str] = []
+            file_text.render_outcome(path, outcome, out.append)
+            click.echo("\n".join(out))
+
+    def unlistable(folder: str, exc: OSError) -> None:
+        failed(folder, InputError(f"cannot list folder: {exc.strerror}", path=folder))
+
+    for path in iter_inputs(files, on_error=unlistable):
+        try:
+            report = inspect(
+                path, trust=trust, as_of=moment, signatures_only=signatures_only, host=host
+            )
+        except Exception as exc:
+            if _debug():
+                raise
+            _error(path, exc)
+            status.internal()
+            emit({"path": path, "outcome": "error", "error": _internal_error_dict(exc)})
+            continue
+        if report.file is None:
+            assert report.error is not None
+            failed(path, report.error)
+            continue
+        rep, pkg, outcome = report.file, report.package, report.outcome
+        emit(inspect_json.report_dict(report, host))
+        status.add(outcome.outcome)
+        if outcome.outcome is Outcome.ERROR:
+            if rep.error is not None:
+                _error(rep.path, rep.error)
+            _read_errors(rep.path, pkg.all_findings() if pkg is not None else rep.all_findings)
+        if text:
+            lines: list[str] = []
+            file_text.render_inspection(
+                rep, pkg, outcome, lines.append, tree=tree, verdict=report.verdict
+            )
+            click.echo("\n".join(lines))  # each file as soon as it is done
+    if as_json:
+        doc = signatures_json.header_dict(signatures_json.INSPECT_SCHEMA, trust, moment)
+        doc["files"] = records
+        click.echo(json.dumps(doc, indent=2))
+    elif text and len(status.outcomes) != 1:
+        file_text.render_batch_summary(status.outcomes, click.echo)
+    sys.exit(status.code)

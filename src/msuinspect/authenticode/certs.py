@@ -83,8 +83,23 @@ def _key_text(cert: x509.Certificate) -> str:
         return "unknown"
 
 
+_DESCRIBED: dict[bytes, CertInfo] = {}
+_DESCRIBED_MAX = 4096
+
+
 def describe(cert: x509.Certificate) -> CertInfo:
+    """The report facts of ``cert`` (kept per encoding: packages repeat a few certificates
+    in every signature)."""
     der = cert.dump()
+    info = _DESCRIBED.get(der)
+    if info is None:
+        if len(_DESCRIBED) >= _DESCRIBED_MAX:
+            _DESCRIBED.clear()
+        info = _DESCRIBED[der] = _describe(cert, der)
+    return info
+
+
+def _describe(cert: x509.Certificate, der: bytes) -> CertInfo:
     tbs = cert["tbs_certificate"]
     try:
         sig_algo = str(cert["signature_algorithm"].signature_algo)

@@ -21,12 +21,14 @@ from msuinspect.authenticode.signature import (
     AuthenticodeSignature,
     ParsedSignature,
     collect,
+    failed_signature,
     needed_algorithms,
     verify,
 )
 from msuinspect.authenticode.trust import TrustStore
 from msuinspect.cab.cabinet import Cabinet
 from msuinspect.cms import der, oids
+from msuinspect.cms.certificates import ASN1_ERRORS, first_line
 from msuinspect.cms.der import DerError
 from msuinspect.cms.signed_data import SignedDataView, parse_signed_data
 from msuinspect.errors import InputError, MsuInspectError
@@ -186,8 +188,15 @@ def _verify_all(
     as_of: _dt.datetime,
 ) -> list[AuthenticodeSignature]:
     """Verify each signature; ``digests`` holds the file digests computed (none for a
-    detached signature or a catalog)."""
-    return [verify(p, digests.get, trust, as_of) for p in parsed]
+    detached signature or a catalog). Malformed input that only shows during verification
+    fails that signature, not the report."""
+    out: list[AuthenticodeSignature] = []
+    for p in parsed:
+        try:
+            out.append(verify(p, digests.get, trust, as_of))
+        except (DerError, *ASN1_ERRORS) as exc:
+            out.append(failed_signature(p, f"the signature cannot be verified: {first_line(exc)}"))
+    return out
 
 
 def _run_hashes(
@@ -298,7 +307,7 @@ def _parse_signed(
     try:
         view = parse_signed_data(blob)
         parsed = collect(view)
-    except (DerError, ValueError, TypeError) as exc:
+    except (DerError, *ASN1_ERRORS) as exc:
         report.findings.append(
             Finding(
                 "unparsed-signature",
@@ -365,7 +374,7 @@ def _pkcs7(
     if blob[:4] == _P7X_MAGIC:
         blob, base = blob[4:], 4
     try:
-        der.header(blob)
+        der.ber_header(blob)
     except DerError:
         report.kind = FileKind.UNKNOWN
         _hash_only(source, report, file_hashes)

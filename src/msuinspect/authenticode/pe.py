@@ -111,7 +111,9 @@ def parse_pe(source: ByteSource) -> PELayout:
             findings=findings,
         )
     finally:
-        pe.close()
+        # no pe.close(): it only matters for an mmap (not used: pefile reads ``head``) and
+        # it runs a full gc.collect(), which cost more than all signature work on packages
+        del pe
     if table_va and table_size:
         _read_table(source, layout)
     return layout

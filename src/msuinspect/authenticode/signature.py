@@ -13,19 +13,23 @@ import datetime as _dt
 import hmac
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from asn1crypto import cms
 
 from msuinspect.authenticode.algorithms import Strength, canonical, strength, weakest
 from msuinspect.authenticode.certs import CertInfo, describe
+from msuinspect.authenticode.explain import trust_reason
+from msuinspect.authenticode.identity import SignerClass, classify
 from msuinspect.authenticode.signer import check_signer, signed_attribute
 from msuinspect.authenticode.timestamps import (
     TimestampResult,
     legacy_countersignature,
     rfc3161_token,
 )
-from msuinspect.authenticode.trust import ChainResult, TrustStore
+from msuinspect.authenticode.trust import ChainResult, TrustStore, display_chain
 from msuinspect.cms import oids
+from msuinspect.cms.certificates import ASN1_ERRORS, first_line
 from msuinspect.cms.der import DerError
 from msuinspect.cms.signed_data import SignedDataView, parse_signed_data
 from msuinspect.cms.spc import SpcIndirectDataContent, SpcSpOpusInfo, spc_link_text, spc_string_text
@@ -53,6 +57,10 @@ class ParsedSignature:
     #: SpcIndirectDataContent, None for catalogs and other content
     indirect: SpcIndirectDataContent | None
     errors: list[str] = field(default_factory=list)
+    #: the unauthenticated attributes: (type OID, values), in order
+    unsigned: list[tuple[str, list[Any]]] = field(default_factory=list)
+    #: why the unauthenticated attributes could not be read in full (None when they could)
+    unsigned_error: str | None = None
 
     @property
     def nested(self) -> bool:
@@ -106,6 +114,14 @@ class AuthenticodeSignature:
     signed_attributes: tuple[str, ...]
     unknown_unsigned_attributes: tuple[str, ...]
     findings: list[Finding] = field(default_factory=list)
+    #: microsoft-windows / microsoft / microsoft-hardware / other (docs/trust.md)
+    signer_class: SignerClass = SignerClass.OTHER
+    #: why the signature is not trusted, one sentence (None when it is)
+    trust_reason: str | None = None
+    #: certificates of the signature that cannot be parsed: the signature is not trusted
+    certificate_problems: tuple[str, ...] = ()
+    #: False when the SignedData holding this signature is BER rather than DER
+    der_encoded: bool = True
 
     @property
     def trusted(self) -> bool:
@@ -115,6 +131,7 @@ class AuthenticodeSignature:
             and self.message_digest_valid is not False
             and self.chain is not None
             and self.chain.trusted
+            and not self.certificate_problems
         )
 
     @property
@@ -134,14 +151,20 @@ class AuthenticodeSignature:
         return weakest(self.digest_algorithm, self.signer_digest_algorithm)
 
 
-def _attr_values(attrs: cms.CMSAttributes | None, oid: str) -> list[object]:
-    if not attrs:
-        return []
-    out: list[object] = []
-    for a in attrs:
-        if a["type"].dotted == oid:
-            out.extend(a["values"])
-    return out
+def _unsigned_attributes(si: cms.SignerInfo) -> tuple[list[tuple[str, list[Any]]], str | None]:
+    """(type, values) of each unauthenticated attribute readable, and why reading stopped."""
+    out: list[tuple[str, list[Any]]] = []
+    try:
+        attrs = si["unsigned_attrs"]
+        for a in attrs or []:
+            out.append((a["type"].dotted, list(a["values"])))
+    except ASN1_ERRORS as exc:
+        return out, f"the unauthenticated attributes cannot be parsed: {first_line(exc)}"
+    return out, None
+
+
+def _values(unsigned: list[tuple[str, list[Any]]], oid: str) -> list[Any]:
+    return [v for t, vs in unsigned if t == oid for v in vs]
 
 
 def collect(view: SignedDataView) -> list[ParsedSignature]:
@@ -157,19 +180,25 @@ def _collect_view(view: SignedDataView, parent: int | None, found: list[ParsedSi
     if view.content_type == oids.SPC_INDIRECT_DATA:
         try:
             indirect = SpcIndirectDataContent.load(view.content_tlv, strict=True)
-            indirect["message_digest"]["digest"].native  # noqa: B018 - parse now
-        except (ValueError, TypeError) as exc:
+            # parse now what the properties read
+            indirect["message_digest"]["digest"].native  # noqa: B018
+            indirect["message_digest"]["digest_algorithm"]["algorithm"].native  # noqa: B018
+            indirect["data"]["type"].dotted  # noqa: B018
+        except ASN1_ERRORS as exc:
             errors.append(f"SpcIndirectDataContent cannot be parsed: {exc}")
             indirect = None
     for si in view.signer_infos:
         if len(found) >= MAX_SIGNATURES:
             return
-        ps = ParsedSignature(len(found), parent, view, si, indirect, list(errors))
+        unsigned, unsigned_error = _unsigned_attributes(si)
+        ps = ParsedSignature(
+            len(found), parent, view, si, indirect, list(errors), unsigned, unsigned_error
+        )
         found.append(ps)
-        for value in _attr_values(si["unsigned_attrs"], oids.SPC_NESTED_SIGNATURE):
+        for value in _values(unsigned, oids.SPC_NESTED_SIGNATURE):
             try:
-                nested_view = parse_signed_data(value.dump())  # type: ignore[attr-defined]
-            except (DerError, ValueError, TypeError) as exc:
+                nested_view = parse_signed_data(value.dump())
+            except (DerError, *ASN1_ERRORS) as exc:
                 ps.errors.append(f"a nested signature cannot be parsed: {exc}")
                 continue
             _collect_view(nested_view, ps.index, found)
@@ -200,6 +229,22 @@ def verify(
 
     for err in parsed.errors:
         note("unparsed-signature", Severity.ERROR, err)
+    problems = tuple(
+        f"certificate #{u.index} of the signature ({u.name}) cannot be parsed: {u.problem}"
+        for u in view.unparsed_certificates
+    )
+    for text in problems:
+        note("certificate-unparsed", Severity.ERROR, f"{text}; it is left out of chain building")
+    if not view.der_encoded:
+        note(
+            "pkcs7-not-der",
+            Severity.WARNING,
+            "the PKCS#7 SignedData is BER-encoded (indefinite or long-form lengths), not DER "
+            "as signing tools write it: the signature was re-encoded after signing (Windows "
+            "accepts it; the signed bytes are unaffected)",
+        )
+    if parsed.unsigned_error is not None:
+        note("unparsed-unauthenticated-attributes", Severity.WARNING, parsed.unsigned_error)
     check = check_signer(si, view.content_body, view.certificates)
     # the file digest
     file_alg = parsed.file_digest_algorithm
@@ -251,10 +296,15 @@ def verify(
     # timestamps
     sig_value = bytes(si["signature"].native)
     stamps: list[TimestampResult] = []
-    for cs in _attr_values(si["unsigned_attrs"], oids.PKCS9_COUNTERSIGNATURE):
+    for cs in _values(parsed.unsigned, oids.PKCS9_COUNTERSIGNATURE):
         stamps.append(legacy_countersignature(cs, sig_value, view.certificates, trust))
-    for tok in _attr_values(si["unsigned_attrs"], oids.SPC_RFC3161_TIMESTAMP):
-        stamps.append(rfc3161_token(tok.dump(), sig_value, view.certificates, trust))  # type: ignore[attr-defined]
+    for tok in _values(parsed.unsigned, oids.SPC_RFC3161_TIMESTAMP):
+        try:
+            token = tok.dump()
+        except ASN1_ERRORS as exc:
+            note("timestamp-invalid", Severity.WARNING, f"an RFC 3161 token cannot be read: {exc}")
+            continue
+        stamps.append(rfc3161_token(token, sig_value, view.certificates, trust))
     for t in stamps:
         if not t.valid:
             why = t.error or (t.chain.error if t.chain is not None and t.chain.error else "")
@@ -321,17 +371,13 @@ def verify(
                 program = spc_string_text(info["program_name"])
             if info["more_info"]:
                 url = spc_link_text(info["more_info"])
-        except (ValueError, TypeError):
+        except ASN1_ERRORS:
             pass
     signed_names = tuple(
         oids.ATTRIBUTE_NAMES.get(a["type"].dotted, a["type"].dotted)
         for a in si["signed_attrs"] or []
     )
-    unknown = tuple(
-        a["type"].dotted
-        for a in si["unsigned_attrs"] or []
-        if a["type"].dotted not in _KNOWN_UNSIGNED
-    )
+    unknown = tuple(t for t, _v in parsed.unsigned if t not in _KNOWN_UNSIGNED)
     for oid in unknown:
         note(
             "unknown-unauthenticated-attribute",
@@ -340,6 +386,29 @@ def verify(
             "signature)",
             oid=oid,
         )
+    trusted = bool(
+        digest_valid is not False
+        and check.signature_valid
+        and check.message_digest_valid is not False
+        and chain is not None
+        and chain.trusted
+    )
+    found: tuple[CertInfo, ...] = ()
+    if not trusted and check.certificate is not None:
+        pool = [*view.certificates, *trust.roots]
+        found = tuple(describe(c) for c in display_chain(check.certificate, pool))
+    reason = trust_reason(
+        trusted=trusted,
+        certificate_problems=problems,
+        digest_valid=digest_valid,
+        message_digest_valid=check.message_digest_valid,
+        signature_valid=check.signature_valid,
+        signer_error=check.error,
+        chain=chain,
+        stamps=stamps,
+        timestamp_used=bool(good),
+        found=found,
+    )
     return AuthenticodeSignature(
         index=parsed.index,
         nested=parsed.nested,
@@ -366,6 +435,10 @@ def verify(
         signed_attributes=signed_names,
         unknown_unsigned_attributes=unknown,
         findings=findings,
+        signer_class=classify(chain) if not problems else SignerClass.OTHER,
+        trust_reason=reason,
+        certificate_problems=problems,
+        der_encoded=view.der_encoded,
     )
 
 
@@ -376,3 +449,43 @@ def needed_algorithms(parsed: Sequence[ParsedSignature]) -> list[str]:
         if a and a not in out:
             out.append(a)
     return out
+
+
+def failed_signature(parsed: ParsedSignature, message: str) -> AuthenticodeSignature:
+    """The report of a signature whose verification stopped on malformed input."""
+    text = f"signature #{parsed.index}: {message}"
+    finding = Finding(
+        "unparsed-signature", Severity.ERROR, text, LAYER, evidence={"signature": parsed.index}
+    )
+    try:
+        content_type = parsed.view.content_type
+    except ASN1_ERRORS:
+        content_type = "unknown"
+    return AuthenticodeSignature(
+        index=parsed.index,
+        nested=parsed.nested,
+        parent=parsed.parent,
+        content_type=content_type,
+        subject_type=None,
+        digest_algorithm="unknown",
+        signed_digest=None,
+        computed_digest=None,
+        digest_valid=None,
+        signer_digest_algorithm="unknown",
+        signature_algorithm="unknown",
+        message_digest_valid=None,
+        signature_valid=False,
+        legacy_bare_digest=False,
+        signer=None,
+        certificates=(),
+        chain=None,
+        validated_at=None,
+        validated_at_timestamp=False,
+        timestamps=(),
+        program_name=None,
+        more_info_url=None,
+        signed_attributes=(),
+        unknown_unsigned_attributes=(),
+        findings=[finding],
+        trust_reason=message,
+    )

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 
 from msuinspect.authenticode.algorithms import canonical, crypto_hash, new_hash
+from msuinspect.cms.certificates import ASN1_ERRORS, first_line
 from msuinspect.cms.oids import PKCS9_MESSAGE_DIGEST, PKCS9_SIGNING_TIME
 
 
@@ -65,7 +66,7 @@ def signing_time(si: cms.SignerInfo) -> object | None:
     value = signed_attribute(si, PKCS9_SIGNING_TIME)
     try:
         return value.native if value is not None else None  # type: ignore[attr-defined]
-    except (ValueError, TypeError):
+    except ASN1_ERRORS:
         return None
 
 
@@ -85,7 +86,27 @@ def check_signer(
     certificates: Sequence[x509.Certificate],
 ) -> SignerCheck:
     """Check ``si`` over ``content`` (the bytes whose digest the messageDigest attribute
-    holds: the encapsulated content's body, or a signature value for countersignatures)."""
+    holds: the encapsulated content's body, or a signature value for countersignatures).
+    A SignerInfo that cannot be parsed gives a failed check, never an exception."""
+    try:
+        return _check_signer(si, content, certificates)
+    except ASN1_ERRORS as exc:
+        return SignerCheck(
+            None,
+            "unknown",
+            "unknown",
+            False,
+            False,
+            False,
+            f"the SignerInfo cannot be parsed: {first_line(exc)}",
+        )
+
+
+def _check_signer(
+    si: cms.SignerInfo,
+    content: bytes,
+    certificates: Sequence[x509.Certificate],
+) -> SignerCheck:
     digest_alg = canonical(si["digest_algorithm"]["algorithm"].native)
     sig_alg_obj = si["signature_algorithm"]
     try:
@@ -103,7 +124,7 @@ def check_signer(
             md_valid = hmac.compare_digest(h.digest(), expected.native)  # type: ignore[attr-defined]
             if not md_valid:
                 error = "the messageDigest attribute does not match the signed content"
-    except (ValueError, TypeError) as exc:
+    except ASN1_ERRORS as exc:
         md_valid = False
         error = f"cannot check messageDigest: {exc}"
     if cert is None:
@@ -131,7 +152,7 @@ def verify_signature(
     try:
         key = load_der_public_key(cert.public_key.dump())
         hash_alg = crypto_hash(digest_alg)
-    except (ValueError, TypeError) as exc:
+    except (*ASN1_ERRORS, NotImplementedError) as exc:
         return False, False, f"unsupported key or digest: {exc}"
     try:
         if isinstance(key, rsa.RSAPublicKey):

@@ -16,6 +16,7 @@ from msuinspect.authenticode.algorithms import canonical, new_hash
 from msuinspect.authenticode.certs import CertInfo, describe
 from msuinspect.authenticode.signer import check_signer, signing_time
 from msuinspect.authenticode.trust import ChainResult, TrustStore
+from msuinspect.cms.certificates import ASN1_ERRORS, first_line
 from msuinspect.cms.der import DerError
 from msuinspect.cms.signed_data import parse_signed_data
 
@@ -30,6 +31,9 @@ class TimestampResult:
     signer: CertInfo | None
     chain: ChainResult | None
     error: str | None
+    #: certificates of an RFC 3161 token that cannot be parsed (the timestamp is then
+    #: not valid)
+    certificate_problems: tuple[str, ...] = ()
 
     @property
     def valid(self) -> bool:
@@ -39,10 +43,37 @@ class TimestampResult:
             and bool(self.signature_valid)
             and self.chain is not None
             and self.chain.trusted
+            and not self.certificate_problems
         )
 
 
+def _unparsed(kind: str, what: str, exc: BaseException) -> TimestampResult:
+    return TimestampResult(
+        kind,
+        None,
+        "unknown",
+        False,
+        None,
+        None,
+        None,
+        f"{what} cannot be parsed: {first_line(exc)}",
+    )
+
+
 def legacy_countersignature(
+    cs: cms.SignerInfo,
+    signature_value: bytes,
+    certificates: Sequence[x509.Certificate],
+    trust: TrustStore,
+) -> TimestampResult:
+    """The countersignature ``cs`` over ``signature_value``; never raises for bad input."""
+    try:
+        return _legacy(cs, signature_value, certificates, trust)
+    except ASN1_ERRORS as exc:
+        return _unparsed("legacy", "the countersignature", exc)
+
+
+def _legacy(
     cs: cms.SignerInfo,
     signature_value: bytes,
     certificates: Sequence[x509.Certificate],
@@ -72,6 +103,16 @@ def legacy_countersignature(
 def rfc3161_token(
     token: bytes, signature_value: bytes, outer_certs: Sequence[x509.Certificate], trust: TrustStore
 ) -> TimestampResult:
+    """The RFC 3161 ``token`` over ``signature_value``; never raises for bad input."""
+    try:
+        return _rfc3161(token, signature_value, outer_certs, trust)
+    except ASN1_ERRORS as exc:
+        return _unparsed("rfc3161", "the RFC 3161 token", exc)
+
+
+def _rfc3161(
+    token: bytes, signature_value: bytes, outer_certs: Sequence[x509.Certificate], trust: TrustStore
+) -> TimestampResult:
     try:
         view = parse_signed_data(token)
         tst = tsp.TSTInfo.load(view.content_body)
@@ -79,7 +120,7 @@ def rfc3161_token(
         alg = canonical(imprint["hash_algorithm"]["algorithm"].native)
         hashed = imprint["hashed_message"].native
         gen_time = tst["gen_time"].native
-    except (DerError, ValueError, TypeError, KeyError) as exc:
+    except (DerError, *ASN1_ERRORS) as exc:
         return TimestampResult(
             "rfc3161",
             None,
@@ -96,7 +137,7 @@ def rfc3161_token(
     if not view.signer_infos:
         return TimestampResult(
             "rfc3161",
-            gen_time,
+            gen_time if isinstance(gen_time, _dt.datetime) else None,
             alg,
             imprint_ok,
             None,
@@ -112,6 +153,12 @@ def rfc3161_token(
     error = check.error
     if not imprint_ok:
         error = "the timestamp is not over this signature (message imprint mismatch)"
+    problems = tuple(
+        f"certificate #{u.index} of the token ({u.name}) cannot be parsed: {u.problem}"
+        for u in view.unparsed_certificates
+    )
+    if problems and error is None:
+        error = problems[0]
     return TimestampResult(
         kind="rfc3161",
         time=gen_time if isinstance(gen_time, _dt.datetime) else None,
@@ -121,4 +168,5 @@ def rfc3161_token(
         signer=describe(check.certificate) if check.certificate is not None else None,
         chain=chain,
         error=error,
+        certificate_problems=problems,
     )

@@ -14,15 +14,17 @@ from __future__ import annotations
 import asyncio
 import datetime as _dt
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from importlib import resources
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from asn1crypto import pem, x509
 
 from msuinspect.authenticode.algorithms import Strength, strength
 from msuinspect.authenticode.certs import CertInfo, describe
+from msuinspect.cms.certificates import ASN1_ERRORS, label, shared
 from msuinspect.cms.oids import (
     EKU_CODE_SIGNING,
     EKU_TIME_STAMPING,
@@ -31,8 +33,12 @@ from msuinspect.cms.oids import (
 )
 from msuinspect.errors import InputError
 
-if TYPE_CHECKING:  # pyhanko-certvalidator (and asyncio) load only when a chain is validated
+if TYPE_CHECKING:  # pyhanko-certvalidator loads only when a chain is validated
     from pyhanko_certvalidator import ValidationContext
+    from pyhanko_certvalidator.path import ValidationPath
+    from pyhanko_certvalidator.registry import SimpleTrustManager
+
+_T = TypeVar("_T")
 
 #: EKUs Windows accepts for code signing in update, driver and component signatures
 CODE_SIGNING_EKUS = frozenset(
@@ -61,6 +67,9 @@ class ChainResult:
     #: None when trusted; else one of: untrusted-root, expired, not-yet-valid, no-usage, invalid
     error_kind: str | None
     error: str | None
+    #: the path was built to a trust anchor and every certificate signature on it
+    #: verified: only its validity at ``moment`` (or the signer's usage) may have failed
+    verified: bool = False
 
     @property
     def weak_hashes(self) -> tuple[str, ...]:
@@ -77,6 +86,14 @@ class ChainResult:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class SkippedCertificate:
+    """A trust-root certificate left out because it cannot be used."""
+
+    name: str
+    problem: str
+
+
 def _load_pem_or_der(data: bytes) -> list[x509.Certificate]:
     if pem.detect(data):
         return [x509.Certificate.load(der) for _t, _h, der in pem.unarmor(data, multiple=True)]
@@ -84,7 +101,9 @@ def _load_pem_or_der(data: bytes) -> list[x509.Certificate]:
 
 
 def load_certificates(path: str | os.PathLike[str]) -> list[x509.Certificate]:
-    """Certificates from a PEM (one or more) or DER file."""
+    """Certificates from a PEM (one or more) or DER file. A certificate that loads but
+    cannot be used (an unknown public-key algorithm such as ML-DSA, a malformed extension)
+    is returned too: :class:`TrustStore` leaves it out and says so in ``warnings``."""
     try:
         with open(path, "rb") as f:
             data = f.read()
@@ -94,7 +113,7 @@ def load_certificates(path: str | os.PathLike[str]) -> list[x509.Certificate]:
         return certs
     except OSError as exc:
         raise InputError(f"cannot read trust root {path}: {exc.strerror}") from exc
-    except (ValueError, TypeError) as exc:
+    except ASN1_ERRORS as exc:
         raise InputError(f"{path} is not a PEM or DER certificate: {exc}") from exc
 
 
@@ -103,16 +122,104 @@ def microsoft_roots() -> list[x509.Certificate]:
     return _load_pem_or_der(data)
 
 
+@cache
+def microsoft_root_sha1s() -> frozenset[str]:
+    """SHA-1 thumbprints of the Microsoft roots shipped with msuinspect."""
+    return frozenset(describe(c).sha1 for c in microsoft_roots())
+
+
+_LOOP: asyncio.AbstractEventLoop | None = None
+
+
+def _run(make: Callable[[], Awaitable[_T]]) -> _T:
+    """Run a coroutine on the process's one event loop (pyhanko-certvalidator is async
+    only; a fresh loop per validation costs more than the validation)."""
+    global _LOOP
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:  # called from async code: that loop cannot be re-entered
+        return asyncio.run_coroutine_threadsafe(_wrap(make), _own_thread_loop()).result()
+    if _LOOP is None or _LOOP.is_closed():
+        _LOOP = asyncio.new_event_loop()
+    return _LOOP.run_until_complete(_wrap(make))
+
+
+async def _wrap(make: Callable[[], Awaitable[_T]]) -> _T:
+    return await make()
+
+
+_THREAD_LOOP: asyncio.AbstractEventLoop | None = None
+
+
+def _own_thread_loop() -> asyncio.AbstractEventLoop:
+    """A loop on a daemon thread, for callers that already run inside an event loop."""
+    global _THREAD_LOOP
+    if _THREAD_LOOP is None:
+        import threading
+
+        loop = asyncio.new_event_loop()
+        threading.Thread(target=loop.run_forever, daemon=True, name="msuinspect-trust").start()
+        _THREAD_LOOP = loop
+    return _THREAD_LOOP
+
+
+@dataclass(frozen=True, slots=True)
+class _PathFacts:
+    """What holds for a (leaf, intermediates) pair at every moment.
+
+    ``path`` (root side first, anchor excluded, as pyhanko-certvalidator checks them) when
+    exactly one path exists and it validates at a moment inside every validity window;
+    ``failure`` when no path can be built at all; neither when validation must run in full
+    at each moment (several candidate paths, or a path that fails for other reasons)."""
+
+    path: tuple[x509.Certificate, ...] | None = None
+    anchor: x509.Certificate | None = None
+    failure: BaseException | None = None
+
+
 class TrustStore:
-    """Trust anchors and chain validation; results are kept per (leaf, intermediates,
-    moment, purpose), since a package repeats the same signers many times."""
+    """Trust anchors and chain validation.
+
+    Chain work is done once per distinct chain: the path is built and the certificate
+    signatures on it are checked once per (leaf, intermediates); each moment then only
+    checks the validity windows (results are kept per (leaf, intermediates, moment,
+    purpose), since a package repeats the same signers many times). Where a moment-free
+    answer cannot be proven equal to a full validation (several candidate paths, a path
+    that fails), the full validation runs at that moment, as before."""
 
     _CACHE_SIZE = 4096
 
     def __init__(self, roots: Sequence[x509.Certificate]) -> None:
-        self.roots = list(roots)
+        usable: list[x509.Certificate] = []
+        skipped: list[SkippedCertificate] = []
+        for r in roots:
+            cert, problem = shared(r)
+            if problem is None:
+                usable.append(cert)
+            else:
+                skipped.append(SkippedCertificate(label(r), problem))
+        self.roots = usable
+        #: trust-root certificates left out (unknown key algorithm, malformed)
+        self.skipped_roots: tuple[SkippedCertificate, ...] = tuple(skipped)
         self.root_infos = [describe(r) for r in self.roots]
+        self._root_ders = frozenset(r.dump() for r in self.roots)
         self._results: dict[tuple[bytes, frozenset[bytes], _dt.datetime, str], ChainResult] = {}
+        self._paths: dict[tuple[bytes, frozenset[bytes]], _PathFacts] = {}
+        self._trust_manager: SimpleTrustManager | None = None
+
+    @property
+    def warnings(self) -> list[str]:
+        """One line naming the trust-root certificates that were left out (empty when
+        none was), for the command line to print once."""
+        if not self.skipped_roots:
+            return []
+        names = "; ".join(f"{s.name} ({s.problem})" for s in self.skipped_roots)
+        return [
+            f"{len(self.skipped_roots)} trust-root certificate(s) skipped because they "
+            f"cannot be used: {names}"
+        ]
 
     @classmethod
     def default(cls, extra_roots: Iterable[x509.Certificate] = ()) -> TrustStore:
@@ -123,9 +230,12 @@ class TrustStore:
     ) -> ValidationContext:
         from pyhanko_certvalidator import ValidationContext
         from pyhanko_certvalidator.policy_decl import DisallowWeakAlgorithmsPolicy
+        from pyhanko_certvalidator.registry import SimpleTrustManager
 
+        if self._trust_manager is None:  # built once: it hashes every root's name and key
+            self._trust_manager = SimpleTrustManager.build(trust_roots=self.roots)
         return ValidationContext(
-            trust_roots=self.roots,
+            trust_manager=self._trust_manager,
             other_certs=list(others),
             moment=moment,
             allow_fetching=False,
@@ -144,49 +254,129 @@ class TrustStore:
     ) -> ChainResult:
         """Validate ``leaf`` for ``purpose`` (``code_signing`` or ``time_stamping``)."""
         leaf_der = leaf.dump()
-        key = (leaf_der, frozenset(c.dump() for c in intermediates) - {leaf_der}, moment, purpose)
+        inter = frozenset(c.dump() for c in intermediates) - {leaf_der}
+        key = (leaf_der, inter, moment, purpose)
         result = self._results.get(key)
         if result is None:
             if len(self._results) >= self._CACHE_SIZE:
                 self._results.clear()
-            result = self._results[key] = self._validate(leaf, intermediates, moment, purpose)
+            others = [c for c in intermediates if c.dump() != leaf_der]
+            try:
+                facts = self._path_facts(leaf, others, (leaf_der, inter))
+                if facts.path is not None:
+                    result = self._at_moment(leaf, others, facts, moment, purpose)
+                elif facts.failure is not None:
+                    result = self._failed(leaf, others, moment, facts.failure)
+                else:
+                    result = self._validate(leaf, others, moment, purpose)
+            except ASN1_ERRORS as exc:
+                result = ChainResult(False, (), None, moment, "invalid", _msg(exc))
+            self._results[key] = result
         return result
 
-    def _validate(
+    def _path_facts(
         self,
         leaf: x509.Certificate,
-        intermediates: Sequence[x509.Certificate],
+        others: Sequence[x509.Certificate],
+        key: tuple[bytes, frozenset[bytes]],
+    ) -> _PathFacts:
+        facts = self._paths.get(key)
+        if facts is None:
+            if len(self._paths) >= self._CACHE_SIZE:
+                self._paths.clear()
+            facts = self._paths[key] = self._find_path(leaf, others)
+        return facts
+
+    def _find_path(self, leaf: x509.Certificate, others: Sequence[x509.Certificate]) -> _PathFacts:
+        from pyhanko_certvalidator.errors import (
+            InvalidCertificateError,
+            PathBuildingError,
+            ValidationError,
+        )
+        from pyhanko_certvalidator.validate import async_validate_path
+
+        vc = self._context(_dt.datetime.now(_dt.UTC), others)
+
+        async def build() -> list[ValidationPath]:
+            paths: list[ValidationPath] = []
+            lazy = vc.path_builder.async_build_paths_lazy(leaf)
+            try:
+                async for p in lazy:
+                    paths.append(p)
+                    if len(paths) > 1:
+                        break
+            finally:
+                await lazy.cancel()  # type: ignore[no-untyped-call]
+            return paths
+
+        try:
+            paths = _run(build)
+        except PathBuildingError as exc:
+            if leaf.self_signed in {"yes", "maybe"}:
+                return _PathFacts(
+                    failure=InvalidCertificateError(
+                        f"The X.509 certificate provided is self-signed - "
+                        f'"{leaf.subject.human_friendly}"'
+                    )
+                )
+            return _PathFacts(failure=exc)
+        except (ValidationError, *ASN1_ERRORS):
+            return _PathFacts()
+        if len(paths) != 1:
+            return _PathFacts()
+        path = paths[0]
+        certs = list(path)  # anchor first
+        checked = certs[1:]
+        starts = [c["tbs_certificate"]["validity"]["not_before"].native for c in checked]
+        ends = [c["tbs_certificate"]["validity"]["not_after"].native for c in checked]
+        ideal = max(starts) if starts else leaf["tbs_certificate"]["validity"]["not_before"].native
+        if ends and ideal > min(ends):
+            return _PathFacts()
+        vc2 = self._context(ideal, others)
+        try:
+            _run(lambda: async_validate_path(vc2, path))
+        except (ValidationError, *ASN1_ERRORS):
+            return _PathFacts()
+        return _PathFacts(path=tuple(checked), anchor=certs[0])
+
+    def _at_moment(
+        self,
+        leaf: x509.Certificate,
+        others: Sequence[x509.Certificate],
+        facts: _PathFacts,
         moment: _dt.datetime,
         purpose: str,
     ) -> ChainResult:
-        from pyhanko_certvalidator import CertificateValidator
-        from pyhanko_certvalidator.errors import (
-            DisallowedAlgorithmError,
-            ExpiredError,
-            InvalidCertificateError,
-            NotYetValidError,
-            PathBuildingError,
-            PathValidationError,
-            ValidationError,
-        )
+        """The result a full validation gives at ``moment`` for a path whose signatures and
+        structure are known to be good: the first certificate (root side first) outside its
+        validity window fails it, with pyhanko-certvalidator's message."""
+        assert facts.path is not None and facts.anchor is not None
+        tolerance = _dt.timedelta(seconds=1)
+        n = len(facts.path)
+        for index, cert in enumerate(facts.path, start=1):
+            validity = cert["tbs_certificate"]["validity"]
+            who = (
+                "the end-entity certificate" if index == n else f"intermediate certificate {index}"
+            )
+            not_before = validity["not_before"].native
+            not_after = validity["not_after"].native
+            if moment + tolerance < not_before:
+                msg = (
+                    f"The path could not be validated because {who} is not valid until "
+                    f"{not_before.strftime('%Y-%m-%d %H:%M:%SZ')}"
+                )
+                return self._partial(leaf, others, moment, "not-yet-valid", msg, True)
+            if moment - tolerance > not_after:
+                msg = (
+                    f"The path could not be validated because {who} expired "
+                    f"{not_after.strftime('%Y-%m-%d %H:%M:%SZ')}"
+                )
+                return self._partial(leaf, others, moment, "expired", msg, True)
+        certs = [describe(c) for c in reversed([facts.anchor, *facts.path])]  # leaf first
+        return self._usage(certs, moment, purpose)
 
-        others = [c for c in intermediates if c.dump() != leaf.dump()]
-        vc = self._context(moment, others)
-        validator = CertificateValidator(leaf, intermediate_certs=others, validation_context=vc)
-        try:
-            path = asyncio.run(validator.async_validate_path())
-        except PathBuildingError as exc:
-            return ChainResult(False, (describe(leaf),), None, moment, "untrusted-root", _msg(exc))
-        except ExpiredError as exc:
-            return self._partial(leaf, others, moment, "expired", exc)
-        except NotYetValidError as exc:
-            return self._partial(leaf, others, moment, "not-yet-valid", exc)
-        except (PathValidationError, InvalidCertificateError, DisallowedAlgorithmError) as exc:
-            kind = "untrusted-root" if "self-signed" in str(exc) else "invalid"
-            return self._partial(leaf, others, moment, kind, exc)
-        except (ValidationError, ValueError, TypeError) as exc:
-            return ChainResult(False, (describe(leaf),), None, moment, "invalid", _msg(exc))
-        certs = [describe(c) for c in reversed(list(path))]  # leaf first
+    @staticmethod
+    def _usage(certs: list[CertInfo], moment: _dt.datetime, purpose: str) -> ChainResult:
         anchor = certs[-1] if certs else None
         wanted = CODE_SIGNING_EKUS if purpose == "code_signing" else TIME_STAMPING_EKUS
         leaf_info = certs[0]
@@ -199,8 +389,59 @@ class TrustStore:
                 "no-usage",
                 f"the signer certificate is not valid for {purpose.replace('_', ' ')} "
                 f"(extended key usage: {', '.join(leaf_info.eku)})",
+                True,
             )
-        return ChainResult(True, tuple(certs), anchor, moment, None, None)
+        return ChainResult(True, tuple(certs), anchor, moment, None, None, True)
+
+    def _failed(
+        self,
+        leaf: x509.Certificate,
+        others: Sequence[x509.Certificate],
+        moment: _dt.datetime,
+        exc: BaseException,
+    ) -> ChainResult:
+        """The result for a validation error, as a full validation reports it."""
+        from pyhanko_certvalidator.errors import (
+            DisallowedAlgorithmError,
+            ExpiredError,
+            InvalidCertificateError,
+            NotYetValidError,
+            PathBuildingError,
+            PathValidationError,
+        )
+
+        if isinstance(exc, PathBuildingError):
+            return ChainResult(False, (describe(leaf),), None, moment, "untrusted-root", _msg(exc))
+        if isinstance(exc, ExpiredError):
+            return self._partial(leaf, others, moment, "expired", _msg(exc))
+        if isinstance(exc, NotYetValidError):
+            return self._partial(leaf, others, moment, "not-yet-valid", _msg(exc))
+        if isinstance(
+            exc, (PathValidationError, InvalidCertificateError, DisallowedAlgorithmError)
+        ):
+            kind = "untrusted-root" if "self-signed" in str(exc) else "invalid"
+            return self._partial(leaf, others, moment, kind, _msg(exc))
+        return ChainResult(False, (describe(leaf),), None, moment, "invalid", _msg(exc))
+
+    def _validate(
+        self,
+        leaf: x509.Certificate,
+        others: Sequence[x509.Certificate],
+        moment: _dt.datetime,
+        purpose: str,
+    ) -> ChainResult:
+        """A full validation at ``moment`` (path building included)."""
+        from pyhanko_certvalidator import CertificateValidator
+        from pyhanko_certvalidator.errors import ValidationError
+
+        vc = self._context(moment, others)
+        validator = CertificateValidator(leaf, intermediate_certs=others, validation_context=vc)
+        try:
+            path = _run(validator.async_validate_path)
+        except (ValidationError, *ASN1_ERRORS) as exc:
+            return self._failed(leaf, others, moment, exc)
+        certs = [describe(c) for c in reversed(list(path))]  # leaf first
+        return self._usage(certs, moment, purpose)
 
     def _partial(
         self,
@@ -208,13 +449,15 @@ class TrustStore:
         others: Sequence[x509.Certificate],
         moment: _dt.datetime,
         kind: str,
-        exc: BaseException,
+        message: str,
+        verified: bool = False,
     ) -> ChainResult:
         """A chain that failed validation: report the path it would have had anyway."""
         path = display_chain(leaf, [*others, *self.roots])
-        anchor_ders = {r.dump() for r in self.roots}
-        anchor = describe(path[-1]) if path and path[-1].dump() in anchor_ders else None
-        return ChainResult(False, tuple(describe(c) for c in path), anchor, moment, kind, _msg(exc))
+        anchor = describe(path[-1]) if path and path[-1].dump() in self._root_ders else None
+        return ChainResult(
+            False, tuple(describe(c) for c in path), anchor, moment, kind, message, verified
+        )
 
 
 def display_chain(
@@ -223,6 +466,7 @@ def display_chain(
     """Leaf first, following issuer names (and key identifiers when present) through
     ``pool``; for reports only, no validation."""
     chain = [leaf]
+    seen = {leaf.dump()}
     cur = leaf
     for _ in range(limit):
         if cur.self_issued:
@@ -233,15 +477,29 @@ def display_chain(
             for c in pool
             if c.subject == cur.issuer
             and (aki is None or c.key_identifier is None or c.key_identifier == aki)
-            and c.dump() not in {x.dump() for x in chain}
+            and c.dump() not in seen
         ]
         if not cands:
             break
         cur = cands[0]
         chain.append(cur)
+        seen.add(cur.dump())
     return chain
 
 
 def _msg(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
     return text.splitlines()[0]
+
+
+__all__ = [
+    "CODE_SIGNING_EKUS",
+    "TIME_STAMPING_EKUS",
+    "ChainResult",
+    "SkippedCertificate",
+    "TrustStore",
+    "display_chain",
+    "load_certificates",
+    "microsoft_root_sha1s",
+    "microsoft_roots",
+]

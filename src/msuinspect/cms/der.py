@@ -80,3 +80,69 @@ def contents(tlv: bytes) -> bytes:
     if hlen + clen > len(tlv):
         raise DerError("DER value truncated")
     return tlv[hlen : hlen + clen]
+
+
+#: nesting of indefinite lengths followed at most (hostile input)
+MAX_BER_DEPTH = 32
+
+
+def ber_header(
+    data: bytes | memoryview, offset: int = 0, limit: int | None = None
+) -> tuple[int, int, int | None, bool]:
+    """(tag byte, header length, content length or None when indefinite, whether the
+    length is in DER form) of the BER TLV at ``offset``."""
+    end = len(data) if limit is None else min(limit, len(data))
+    if end - offset < 2:
+        raise DerError("BER value truncated", offset=offset)
+    tag = data[offset]
+    if tag & 0x1F == 0x1F:
+        raise DerError("multi-byte tags are not supported", offset=offset)
+    first = data[offset + 1]
+    if first < 0x80:
+        return tag, 2, first, True
+    n = first & 0x7F
+    if n == 0:
+        if not tag & 0x20:
+            raise DerError("indefinite length on a primitive value", offset=offset)
+        return tag, 2, None, False
+    if n > 4 or end - offset < 2 + n:
+        raise DerError("length field too long or truncated", offset=offset)
+    raw = bytes(data[offset + 2 : offset + 2 + n])
+    length = int.from_bytes(raw, "big")
+    minimal = raw[0] != 0 and length >= 0x80
+    return tag, 2 + n, length, minimal
+
+
+def ber_extent(
+    data: bytes | memoryview, offset: int = 0, limit: int | None = None, depth: int = 0
+) -> tuple[int, bool]:
+    """(total length, whether every length read was in DER form) of the BER TLV at
+    ``offset``; indefinite lengths are followed to their end-of-contents octets."""
+    end = len(data) if limit is None else min(limit, len(data))
+    if depth > MAX_BER_DEPTH:
+        raise DerError("indefinite lengths nested too deep", offset=offset)
+    _tag, hlen, clen, der_form = ber_header(data, offset, end)
+    if clen is not None:
+        if offset + hlen + clen > end:
+            raise DerError("value runs past its container", offset=offset)
+        return hlen + clen, der_form
+    pos = offset + hlen
+    while True:
+        if end - pos < 2:
+            raise DerError("indefinite-length value has no end-of-contents", offset=offset)
+        if data[pos] == 0 and data[pos + 1] == 0:
+            return pos + 2 - offset, False
+        size, _ = ber_extent(data, pos, end, depth + 1)
+        pos += size
+
+
+def ber_contents(tlv: bytes) -> bytes:
+    """The contents octets of one BER TLV (for an indefinite length: up to, not including,
+    its end-of-contents octets)."""
+    _tag, hlen, clen, _der = ber_header(tlv)
+    if clen is None:
+        size, _ = ber_extent(tlv)
+        return tlv[hlen : size - 2]
+    if hlen + clen > len(tlv):
+        raise DerError("value truncated")
+    return tlv[hlen : hlen + clen]

@@ -71,6 +71,7 @@ def timestamp_dict(t: TimestampResult | None) -> dict[str, Any] | None:
         "signer": cert_dict(t.signer),
         "chain": chain_dict(t.chain),
         "error": t.error,
+        "certificate_problems": list(t.certificate_problems),
     }
 
 
@@ -94,6 +95,10 @@ def signature_dict(s: AuthenticodeSignature) -> dict[str, Any]:
         "chain": [cert_dict(c) for c in s.chain.path] if s.chain is not None else [],
         "chain_result": chain_dict(s.chain),
         "trusted": s.trusted,
+        "trust_reason": s.trust_reason,
+        "signer_class": s.signer_class.value,
+        "certificate_problems": list(s.certificate_problems),
+        "der_encoded": s.der_encoded,
         "trust_anchor": cert_dict(s.trust_anchor),
         "validated_at": _time(s.validated_at),
         "validated_at_timestamp": s.validated_at_timestamp,
@@ -130,4 +135,7 @@ def header_dict(schema: str, trust: TrustStore, as_of: _dt.datetime) -> dict[str
         "schema": schema,
         "as_of": _time(as_of),
         "trust_roots": [{"subject": c.subject, "sha1": c.sha1} for c in trust.root_infos],
+        "skipped_trust_roots": [
+            {"name": k.name, "problem": k.problem} for k in trust.skipped_roots
+        ],
     }

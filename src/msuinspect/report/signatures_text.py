@@ -32,6 +32,13 @@ def _cert(c: CertInfo) -> str:
     )
 
 
+def _issuer_cn(c: CertInfo) -> str:
+    for part in c.issuer.split(", "):
+        if part.startswith("CN="):
+            return part[3:]
+    return c.issuer
+
+
 def render_signature(s: AuthenticodeSignature, emit: Emit) -> None:
     kind = "nested" if s.nested else "primary"
     subject = _SUBJECTS.get(s.subject_type or "", s.subject_type or "catalog/content")
@@ -51,6 +58,9 @@ def render_signature(s: AuthenticodeSignature, emit: Emit) -> None:
             else ""
         )
     )
+    emit(f"    signer class {s.signer_class.value}")
+    if s.trust_reason:
+        emit(f"    why not trusted: {s.trust_reason}")
     if s.signed_digest:
         emit(f"    signed digest   {s.signed_digest}")
         emit(f"    computed digest {s.computed_digest or '-'}")
@@ -59,6 +69,14 @@ def render_signature(s: AuthenticodeSignature, emit: Emit) -> None:
             emit(f"    {'signer' if i == 0 else 'issuer'} {_cert(c)}")
     elif s.signer is not None:
         emit(f"    signer {_cert(s.signer)}")
+    shown = {c.sha1 for c in s.chain.path} if s.chain is not None else set()
+    if s.signer is not None:
+        shown.add(s.signer.sha1)
+    others = [c for c in s.certificates if c.sha1 not in shown]
+    if not s.trusted and others:
+        emit("    other certificates in the signature:")
+        for c in others:
+            emit(f"      {_cert(c)} issued by {_issuer_cn(c)}")
     for t in s.timestamps:
         when = f"{t.time:%Y-%m-%d %H:%M:%S}Z" if t.time else "?"
         who = t.signer.common_name if t.signer else "?"

@@ -19,7 +19,7 @@ from msuinspect.report.verdict_text import headline, render_verdict
 from msuinspect.servicing.knowledge import load_knowledge_base
 from msuinspect.verdict.facts import Layer, package_facts
 from msuinspect.verdict.judge import judge
-from msuinspect.verdict.model import Outcome
+from msuinspect.verdict.model import Answer
 
 from conftest import FIXTURES
 
@@ -46,10 +46,10 @@ def test_corpus_kb2999226_windows60_cab(corpus: Path) -> None:
     assert primary.digest_algorithm == "sha1" and primary.timestamp is not None
     for build in (6002, 6003):
         v = judge(f, host(build), KB)
-        assert (v.can_validate, v.can_install) == (Outcome.YES, Outcome.YES), headline(v)
-        assert v.host.sha2 is Outcome.NO
+        assert (v.can_validate, v.can_install) == (Answer.YES, Answer.YES), headline(v)
+        assert v.host.sha2 is Answer.NO
     x86 = judge(f, host(6002, Arch.X86), KB)
-    assert x86.can_validate is Outcome.YES and x86.can_install is Outcome.NO
+    assert x86.can_validate is Answer.YES and x86.can_install is Answer.NO
     assert "not applicable" in headline(x86) and "(R1)" in headline(x86)
 
 
@@ -63,7 +63,7 @@ def test_corpus_kb2999226_windows60_cab(corpus: Path) -> None:
 )
 def test_corpus_windows61_msus_are_not_applicable(corpus: Path, name: str) -> None:
     v = judge(facts_of(corpus / "msu" / name), host(), KB)
-    assert v.can_install is Outcome.NO
+    assert v.can_install is Answer.NO
     assert "not applicable: targets Windows 6.1 (Windows 7 / Server 2008 R2)" in headline(v)
     assert v.expected_error is not None and v.expected_error.code == "0x80240017"
 
@@ -78,19 +78,19 @@ def _fixture(name: str) -> Path:
 def test_fixture_sha2_only_on_the_acceptance_hosts() -> None:
     f = facts_of(_fixture("Windows6.0-KB9999912-x64.msu"), extra=True)
     bare = judge(f, host(), KB)
-    assert bare.can_validate is Outcome.NO
+    assert bare.can_validate is Answer.NO
     assert headline(bare) == (
         "6002 amd64 (no SHA-2 support): cannot validate — outer MSU is SHA-256-only (R8); "
         "install KB4493730, KB4474419 first"
     )
     ssu = judge(f, host(6002, Arch.AMD64, "KB4493730"), KB)
-    assert ssu.can_validate is Outcome.NO and ssu.missing_prerequisites == ("KB4474419",)
+    assert ssu.can_validate is Answer.NO and ssu.missing_prerequisites == ("KB4474419",)
     done = judge(f, host(6003, Arch.AMD64, "KB4493730", "KB4474419"), KB)
-    assert (done.can_validate, done.can_install) == (Outcome.YES, Outcome.YES)
+    assert (done.can_validate, done.can_install) == (Answer.YES, Answer.YES)
     # without --trust-root the test root is no root a host holds
     untrusted = judge(facts_of(_fixture("Windows6.0-KB9999912-x64.msu")),
                       host(6003, Arch.AMD64, "KB4493730", "KB4474419"), KB)  # fmt: skip
-    assert untrusted.can_validate is Outcome.NO
+    assert untrusted.can_validate is Answer.NO
 
 
 @pytest.mark.parametrize(
@@ -103,7 +103,7 @@ def test_fixture_sha2_only_on_the_acceptance_hosts() -> None:
 )
 def test_fixture_signing_variants(name: str, bare_validates: bool) -> None:
     v = judge(facts_of(_fixture(name), extra=True), host(), KB)
-    assert (v.can_validate is Outcome.YES) is bare_validates
+    assert (v.can_validate is Answer.YES) is bare_validates
     if not bare_validates:
         assert v.reasons[0].rule == "R10"
 
@@ -117,9 +117,9 @@ def test_fixture_esu_with_and_without_licence() -> None:
     assert f.esu_marker
     licensed = replace(host(6003, Arch.AMD64, "KB4493730", "KB4474419", "KB4537830",
                             "KB5016891"), esu=EsuLicence.YEAR2)  # fmt: skip
-    assert judge(f, licensed, KB).can_install is Outcome.YES
+    assert judge(f, licensed, KB).can_install is Answer.YES
     v = judge(f, replace(licensed, esu=EsuLicence.NONE), KB)
-    assert v.can_install is Outcome.NO and v.expected_error is not None
+    assert v.can_install is Answer.NO and v.expected_error is not None
     assert v.expected_error.code == "0x80070643"
 
 

@@ -39,6 +39,8 @@ def plan(folder: str, host_spec: str, as_json: bool, trust_roots: tuple[str, ...
     except MsuInspectError as exc:
         raise click.UsageError(str(exc)) from exc
     trust = TrustStore.default(extra)
+    for warning in trust.warnings:
+        click.echo(f"msuinspect: warning: {warning}", err=True)
     items: list[tuple[str, PackageFacts]] = []
     unreadable: list[tuple[str, str]] = []
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 
 from msuinspect.verdict.judge import is_not_applicable
-from msuinspect.verdict.model import Aspect, Outcome, Reason, RuleOutcome, Verdict
+from msuinspect.verdict.model import Answer, Aspect, Reason, RuleOutcome, Verdict
 from msuinspect.verdict.plan import Plan
 
 WIDTH = 80
@@ -30,19 +30,19 @@ def _first_steps(v: Verdict) -> str:
 def headline(v: Verdict) -> str:
     """``6002 amd64 (no SHA-2 support): cannot validate — outer MSU is SHA-256-only (R8);
     install KB4493730, KB4474419 first``"""
-    if v.already_installed is Outcome.YES:
+    if v.already_installed is Answer.YES:
         body = "already installed"
-    elif v.can_validate is Outcome.NO and (r := v.deciding(Aspect.VALIDATE)):
+    elif v.can_validate is Answer.NO and (r := v.deciding(Aspect.VALIDATE)):
         body = f"cannot validate — {_why(r)}"
-    elif v.can_install is Outcome.NO and is_not_applicable(v):
+    elif v.can_install is Answer.NO and is_not_applicable(v):
         r = next(x for x in v.reasons if x.outcome is RuleOutcome.FAIL and
                  x.aspect is Aspect.INSTALL)  # fmt: skip
         body = _why(r)
-    elif v.can_install is Outcome.NO and (r := v.deciding(Aspect.INSTALL)):
+    elif v.can_install is Answer.NO and (r := v.deciding(Aspect.INSTALL)):
         body = f"cannot install — {_why(r)}"
-    elif v.can_validate is Outcome.UNKNOWN and (r := v.deciding(Aspect.VALIDATE)):
+    elif v.can_validate is Answer.UNKNOWN and (r := v.deciding(Aspect.VALIDATE)):
         body = f"validation unknown — {_why(r)}"
-    elif v.can_install is Outcome.UNKNOWN and (r := v.deciding(Aspect.INSTALL)):
+    elif v.can_install is Answer.UNKNOWN and (r := v.deciding(Aspect.INSTALL)):
         body = f"can validate; install unknown — {_why(r)}"
     else:
         body = "can validate and install"
@@ -60,7 +60,7 @@ def render_verdict(v: Verdict, indent: str = "") -> list[str]:
     lines = _wrap(headline(v), indent, indent + "    ")
     pad = indent + "  "
     facts = f"validate: {v.can_validate}  install: {v.can_install}"
-    if v.already_installed is not Outcome.NO:
+    if v.already_installed is not Answer.NO:
         facts += f"  already installed: {v.already_installed}"
     if v.release_date:
         facts += f"  released: {v.release_date} ({v.release_date_source})"

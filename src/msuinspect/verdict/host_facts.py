@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from msuinspect.host.profile import Arch, HostProfile, Root
 from msuinspect.package.mum import parse_version
 from msuinspect.servicing.knowledge import KnowledgeBase, PartialDate, UpdateKind, normalise_kb
-from msuinspect.verdict.model import Outcome
+from msuinspect.verdict.model import Answer
 
 KB_SSU_BASELINE = "KB4493730"
 KB_SHA2 = "KB4474419"
@@ -39,7 +39,7 @@ class Sha2Support:
     """Whether the host verifies SHA-2 signatures (corrections 1: KB4474419, or KB4039648 on
     x64; a restart pending counts as not yet)."""
 
-    outcome: Outcome
+    outcome: Answer
     via: str
     unknown_field: str | None = None
 
@@ -48,24 +48,24 @@ def sha2_support(host: HostProfile) -> Sha2Support:
     main = host.has_kb(KB_SHA2)
     if main is True:
         if restart_pending(host, KB_SHA2):
-            return Sha2Support(Outcome.NO, f"{KB_SHA2} installed, restart pending")
-        return Sha2Support(Outcome.YES, KB_SHA2)
+            return Sha2Support(Answer.NO, f"{KB_SHA2} installed, restart pending")
+        return Sha2Support(Answer.YES, KB_SHA2)
     x64 = host.has_kb(KB_SHA2_X64)
     if x64 is True:
         if host.arch is None:
-            return Sha2Support(Outcome.UNKNOWN, f"{KB_SHA2_X64} (x64 only)", "arch")
+            return Sha2Support(Answer.UNKNOWN, f"{KB_SHA2_X64} (x64 only)", "arch")
         if host.arch is Arch.AMD64:
             if restart_pending(host, KB_SHA2_X64):
-                return Sha2Support(Outcome.NO, f"{KB_SHA2_X64} installed, restart pending")
-            return Sha2Support(Outcome.YES, KB_SHA2_X64)
+                return Sha2Support(Answer.NO, f"{KB_SHA2_X64} installed, restart pending")
+            return Sha2Support(Answer.YES, KB_SHA2_X64)
         x64 = False
     if host.sha2_flags is True:
-        return Sha2Support(Outcome.YES, "SHA-2 code-signing registry flags")
+        return Sha2Support(Answer.YES, "SHA-2 code-signing registry flags")
     if main is False and x64 is False:
-        return Sha2Support(Outcome.NO, f"neither {KB_SHA2} nor {KB_SHA2_X64}")
+        return Sha2Support(Answer.NO, f"neither {KB_SHA2} nor {KB_SHA2_X64}")
     if host.sha2_flags is False:
-        return Sha2Support(Outcome.NO, "SHA-2 code-signing registry flags absent")
-    return Sha2Support(Outcome.UNKNOWN, f"{KB_SHA2} unknown", "installed")
+        return Sha2Support(Answer.NO, "SHA-2 code-signing registry flags absent")
+    return Sha2Support(Answer.UNKNOWN, f"{KB_SHA2} unknown", "installed")
 
 
 def ssus_from(kb: KnowledgeBase, day: PartialDate) -> list[str]:
@@ -101,9 +101,9 @@ def root_present(host: HostProfile, root: Root) -> bool | None:
 def host_label(host: HostProfile, sha2: Sha2Support) -> str:
     build = str(host.build) if host.build else "6002/6003"
     arch = host.arch.value if host.arch else "arch?"
-    if sha2.outcome is Outcome.YES:
+    if sha2.outcome is Answer.YES:
         s = "SHA-2 support"
-    elif sha2.outcome is Outcome.NO:
+    elif sha2.outcome is Answer.NO:
         s = "SHA-2 restart pending" if "pending" in sha2.via else "no SHA-2 support"
     else:
         s = "SHA-2 support unknown"

@@ -32,10 +32,10 @@ from msuinspect.verdict.host_facts import (
     sha2_support,
 )
 from msuinspect.verdict.model import (
+    Answer,
     Aspect,
     ExpectedError,
     HostSummary,
-    Outcome,
     Reason,
     RuleOutcome,
     Verdict,
@@ -397,33 +397,33 @@ def _licence(host: HostProfile, kb: KnowledgeBase, rel: ReleaseDate, why: str, a
                 src, Confidence.CONFIRMED, unknown_field="package release date")  # fmt: skip
 
 
-def already_installed(facts: PackageFacts, host: HostProfile) -> tuple[Outcome, str]:
+def already_installed(facts: PackageFacts, host: HostProfile) -> tuple[Answer, str]:
     if facts.kb is None:
-        return Outcome.UNKNOWN, "package KB unknown"
+        return Answer.UNKNOWN, "package KB unknown"
     present = host.has_kb(facts.kb)
     if present is None:
-        return Outcome.UNKNOWN, "installed updates unknown"
+        return Answer.UNKNOWN, "installed updates unknown"
     if present is False:
-        return Outcome.NO, f"{facts.kb} not installed"
+        return Answer.NO, f"{facts.kb} not installed"
     mine = parse_version(facts.version)
     for p in host.packages_for(facts.kb):
         if p.identity and facts.identity and p.identity.casefold() == facts.identity.casefold():
-            return Outcome.YES, f"{p.identity} installed"
+            return Answer.YES, f"{p.identity} installed"
         theirs = parse_version(p.version)
         if theirs is None or mine is None:
-            return Outcome.YES, f"{facts.kb} installed"
+            return Answer.YES, f"{facts.kb} installed"
         if theirs >= mine:
             newer = " (a later revision)" if theirs > mine else ""
-            return Outcome.YES, f"{facts.kb} {p.version} installed{newer}"
-    return Outcome.NO, f"{facts.kb} installed at an earlier version; this is an update"
+            return Answer.YES, f"{facts.kb} {p.version} installed{newer}"
+    return Answer.NO, f"{facts.kb} installed at an earlier version; this is an update"
 
 
-def _combine(outcomes: list[Outcome]) -> Outcome:
-    if Outcome.NO in outcomes:
-        return Outcome.NO
-    if Outcome.UNKNOWN in outcomes:
-        return Outcome.UNKNOWN
-    return Outcome.YES
+def _combine(outcomes: list[Answer]) -> Answer:
+    if Answer.NO in outcomes:
+        return Answer.NO
+    if Answer.UNKNOWN in outcomes:
+        return Answer.UNKNOWN
+    return Answer.YES
 
 
 def judge(facts: PackageFacts, host: HostProfile, kb: KnowledgeBase) -> Verdict:
@@ -440,8 +440,8 @@ def judge(facts: PackageFacts, host: HostProfile, kb: KnowledgeBase) -> Verdict:
         _sha2_era(facts, host, kb, rel, acc)
         _esu(facts, host, kb, rel, acc)
     install_outcomes = [validation.outcome] + [
-        {RuleOutcome.FAIL: Outcome.NO, RuleOutcome.UNKNOWN: Outcome.UNKNOWN}.get(
-            r.outcome, Outcome.YES
+        {RuleOutcome.FAIL: Answer.NO, RuleOutcome.UNKNOWN: Answer.UNKNOWN}.get(
+            r.outcome, Answer.YES
         )
         for r in acc.reasons
     ]
@@ -449,7 +449,7 @@ def judge(facts: PackageFacts, host: HostProfile, kb: KnowledgeBase) -> Verdict:
     installed, installed_why = already_installed(facts, host)
     reasons = list(validation.reasons) + acc.reasons
     missing = list(acc.missing)
-    if validation.needs_sha2 and validation.outcome is not Outcome.YES:
+    if validation.needs_sha2 and validation.outcome is not Answer.YES:
         sha2_kb = KB_SHA2
         if host.has_kb(KB_SHA2) is not True and sha2_kb not in missing:
             missing.append(sha2_kb)
@@ -460,7 +460,7 @@ def judge(facts: PackageFacts, host: HostProfile, kb: KnowledgeBase) -> Verdict:
         if r.outcome is RuleOutcome.FAIL and r.expected_error is not None:
             expected = r.expected_error
             break
-    if installed is Outcome.YES:
+    if installed is Answer.YES:
         expected = E_ALREADY
         reasons.insert(0, Reason("installed", RuleOutcome.INFO, Aspect.INSTALL, "already installed",
                                  installed_why, (), Confidence.CONFIRMED))  # fmt: skip

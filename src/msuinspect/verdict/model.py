@@ -9,7 +9,7 @@ from msuinspect.host.profile import Root
 from msuinspect.servicing.knowledge import Confidence
 
 
-class Outcome(StrEnum):
+class Answer(StrEnum):
     YES = "yes"
     NO = "no"
     UNKNOWN = "unknown"
@@ -57,7 +57,7 @@ class HostSummary:
     """How the verdict read the host (for the leading line and the JSON)."""
 
     label: str  #: ``6002 amd64 (no SHA-2 support)``
-    sha2: Outcome
+    sha2: Answer
     sha2_via: str
 
 
@@ -66,9 +66,9 @@ class Verdict:
     path: str
     kb: str | None
     host: HostSummary
-    can_validate: Outcome
-    can_install: Outcome
-    already_installed: Outcome
+    can_validate: Answer
+    can_install: Answer
+    already_installed: Answer
     reasons: tuple[Reason, ...]
     missing_prerequisites: tuple[str, ...]  #: KB numbers, in install order
     missing_roots: tuple[Root, ...]

@@ -27,7 +27,7 @@ from msuinspect.verdict.host_facts import (
     sha2_support,
 )
 from msuinspect.verdict.judge import is_not_applicable, judge, release_date
-from msuinspect.verdict.model import Outcome, Verdict
+from msuinspect.verdict.model import Answer, Verdict
 
 RECOMMENDED_ORDER = (
     "SSU before SHA-2: recommended order (community tools), not a documented requirement"
@@ -170,7 +170,7 @@ def make_plan(
         v = first[path]
         if not f.is_package:
             skipped.append(Skipped(path, f.kb, "not an update package"))
-        elif v.already_installed is Outcome.YES:
+        elif v.already_installed is Answer.YES:
             skipped.append(Skipped(path, f.kb, "already installed on this host"))
         else:
             remaining.append((path, f))
@@ -189,7 +189,7 @@ def make_plan(
     current = host
     while remaining:
         verdicts = {p: judge(f, current, kb) for p, f in remaining}
-        ready = [(p, f) for p, f in remaining if verdicts[p].can_install is Outcome.YES]
+        ready = [(p, f) for p, f in remaining if verdicts[p].can_install is Answer.YES]
         if not ready:
             break
         path, f = min(
@@ -226,7 +226,7 @@ def make_plan(
     planned = {s.kb for s in steps}
     for path, f in remaining:
         v = judge(f, current, kb)
-        (blocked if v.can_install is Outcome.NO else undecided).append(Blocked(path, f.kb, v))
+        (blocked if v.can_install is Answer.NO else undecided).append(Blocked(path, f.kb, v))
         if is_not_applicable(v):
             continue
         for pre in v.missing_prerequisites:

@@ -25,9 +25,9 @@ from msuinspect.verdict.facts import (
 )
 from msuinspect.verdict.host_facts import Sha2Support, root_present
 from msuinspect.verdict.model import (
+    Answer,
     Aspect,
     ExpectedError,
-    Outcome,
     Reason,
     RuleOutcome,
 )
@@ -63,7 +63,7 @@ _ROOT_NAMES = {
 
 @dataclass(frozen=True, slots=True)
 class SigResult:
-    outcome: Outcome
+    outcome: Answer
     rule: str
     summary: str
     confidence: Confidence
@@ -88,48 +88,48 @@ def _root_text(sig: SignatureFact) -> str:
 
 
 def judge_signature(
-    sig: SignatureFact, layer: LayerFacts, host: HostProfile, sha2: Outcome
+    sig: SignatureFact, layer: LayerFacts, host: HostProfile, sha2: Answer
 ) -> SigResult:
     """One signature on this host, assuming SHA-2 support is ``sha2`` (yes or no)."""
     catalog = layer.layer is Layer.CATALOG
     if sig.digest_ok is False or sig.signature_ok is False:
         what = "digest does not match" if sig.digest_ok is False else "signature is invalid"
         return SigResult(
-            Outcome.NO, "R6", f"{layer.label} {what}", Confidence.CONFIRMED, ("S2",),
+            Answer.NO, "R6", f"{layer.label} {what}", Confidence.CONFIRMED, ("S2",),
             expected=E_BAD_DIGEST,
         )  # fmt: skip
     st = strength(sig.digest_algorithm)
-    if st is Strength.SHA2 and sha2 is not Outcome.YES:
+    if st is Strength.SHA2 and sha2 is not Answer.YES:
         rule = "R12" if catalog else "R8"
         conf = Confidence.STRONG if catalog else Confidence.CONFIRMED
         return SigResult(
-            Outcome.NO, rule, f"{layer.label} needs SHA-2 ({_algo(sig.digest_algorithm)})",
+            Answer.NO, rule, f"{layer.label} needs SHA-2 ({_algo(sig.digest_algorithm)})",
             conf, ("S2", "S5"), expected=E_BAD_DIGEST, needs_sha2=True,
         )  # fmt: skip
     if st in (Strength.WEAK, Strength.UNKNOWN):
         return SigResult(
-            Outcome.UNKNOWN, "R6",
+            Answer.UNKNOWN, "R6",
             f"{layer.label} digest {_algo(sig.digest_algorithm)}: host behaviour undocumented",
             Confidence.WEAK, (), unknown_field="package signature algorithm",
         )  # fmt: skip
-    if catalog and layer.catalog_version == 2 and sha2 is not Outcome.YES:
+    if catalog and layer.catalog_version == 2 and sha2 is not Answer.YES:
         return SigResult(
-            Outcome.NO, "R12", "catalog is v2 (SHA-256 members)", Confidence.STRONG,
+            Answer.NO, "R12", "catalog is v2 (SHA-256 members)", Confidence.STRONG,
             ("S5", "S11"), needs_sha2=True,
         )  # fmt: skip
     if sig.chain_ok is not True:
         if sig.chain_error == "expired" and sig.timestamp is None:
             return SigResult(
-                Outcome.NO, "R7", f"{layer.label} chain expired, no timestamp",
+                Answer.NO, "R7", f"{layer.label} chain expired, no timestamp",
                 Confidence.WEAK, ("S1",), expected=E_EXPIRED,
             )  # fmt: skip
         if sig.root is None:
             return SigResult(
-                Outcome.NO, "R9", f"{layer.label} chains to no trusted root",
+                Answer.NO, "R9", f"{layer.label} chains to no trusted root",
                 Confidence.CONFIRMED, ("S1",), expected=E_CHAINING,
             )  # fmt: skip
         return SigResult(
-            Outcome.NO, "R6", f"{layer.label} chain invalid ({sig.chain_error or 'unknown'})",
+            Answer.NO, "R6", f"{layer.label} chain invalid ({sig.chain_error or 'unknown'})",
             Confidence.CONFIRMED, ("S1",),
         )  # fmt: skip
     rid = sig.root_id
@@ -141,12 +141,12 @@ def judge_signature(
         present = root_present(host, rid)
     if present is None:
         return SigResult(
-            Outcome.UNKNOWN, "R9", f"{layer.label} chains to {_root_text(sig)}",
+            Answer.UNKNOWN, "R9", f"{layer.label} chains to {_root_text(sig)}",
             Confidence.CONFIRMED, ("S1",), unknown_field="roots",
         )  # fmt: skip
     if not present:
         return SigResult(
-            Outcome.NO, "R9", f"{layer.label} chains to {_root_text(sig)}, absent on the host",
+            Answer.NO, "R9", f"{layer.label} chains to {_root_text(sig)}, absent on the host",
             Confidence.CONFIRMED, ("S1", "review-2"), expected=E_CHAINING, missing_root=rid,
         )  # fmt: skip
     src: tuple[str, ...]
@@ -159,17 +159,17 @@ def judge_signature(
     ts = f", timestamped {sig.timestamp:%Y-%m-%d}" if sig.timestamp else ""
     kind = "nested" if sig.nested else "primary"
     summary = f"{layer.label} {kind} {_algo(sig.digest_algorithm)} chains to {_root_text(sig)}{ts}"
-    return SigResult(Outcome.YES, rule, summary, conf, src)
+    return SigResult(Answer.YES, rule, summary, conf, src)
 
 
-def _layer_result(layer: LayerFacts, host: HostProfile, sha2: Outcome) -> SigResult:
+def _layer_result(layer: LayerFacts, host: HostProfile, sha2: Answer) -> SigResult:
     if not layer.signatures:
         return SigResult(
-            Outcome.NO, "R6", f"{layer.label} is unsigned", Confidence.CONFIRMED, ("S2",),
+            Answer.NO, "R6", f"{layer.label} is unsigned", Confidence.CONFIRMED, ("S2",),
         )  # fmt: skip
-    read = layer.signatures if sha2 is Outcome.YES else layer.signatures[:1]
+    read = layer.signatures if sha2 is Answer.YES else layer.signatures[:1]
     results = [judge_signature(s, layer, host, sha2) for s in read]
-    for wanted in (Outcome.YES, Outcome.UNKNOWN):
+    for wanted in (Answer.YES, Answer.UNKNOWN):
         hit = next((r for r in results if r.outcome is wanted), None)
         if hit is not None:
             return hit
@@ -178,13 +178,13 @@ def _layer_result(layer: LayerFacts, host: HostProfile, sha2: Outcome) -> SigRes
         sha1_nested = any(strength(s.digest_algorithm) is Strength.SHA1 for s in layer.signatures)
         if sha1_nested:
             return SigResult(
-                Outcome.NO, "R10",
+                Answer.NO, "R10",
                 f"{layer.label} primary is {_algo(layer.signatures[0].digest_algorithm)}; "
                 "its SHA-1 signature is nested",
                 Confidence.WEAK, ("S5",), expected=E_BAD_DIGEST, needs_sha2=True,
             )  # fmt: skip
         return SigResult(
-            Outcome.NO, "R8", f"{layer.label} is SHA-256-only", Confidence.CONFIRMED,
+            Answer.NO, "R8", f"{layer.label} is SHA-256-only", Confidence.CONFIRMED,
             ("S2", "S3"), expected=E_BAD_DIGEST, needs_sha2=True,
         )  # fmt: skip
     return first
@@ -197,14 +197,14 @@ class LayerVerdict:
 
 
 def judge_layer(layer: LayerFacts, host: HostProfile, sha2: Sha2Support) -> SigResult:
-    if sha2.outcome is not Outcome.UNKNOWN:
+    if sha2.outcome is not Answer.UNKNOWN:
         return _layer_result(layer, host, sha2.outcome)
-    without = _layer_result(layer, host, Outcome.NO)
-    with_ = _layer_result(layer, host, Outcome.YES)
+    without = _layer_result(layer, host, Answer.NO)
+    with_ = _layer_result(layer, host, Answer.YES)
     if without.outcome is with_.outcome:
         return without
     return SigResult(
-        Outcome.UNKNOWN, with_.rule if without.outcome is Outcome.NO else without.rule,
+        Answer.UNKNOWN, with_.rule if without.outcome is Answer.NO else without.rule,
         f"{layer.label}: {without.summary} without SHA-2 support",
         without.confidence, without.source, unknown_field=sha2.unknown_field or "installed",
         needs_sha2=without.needs_sha2,
@@ -225,7 +225,7 @@ def _evidence(layer: LayerFacts) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Validation:
-    outcome: Outcome
+    outcome: Answer
     reasons: tuple[Reason, ...]
     needs_sha2: bool
     missing_roots: tuple[Root, ...]
@@ -239,8 +239,8 @@ def judge_validation(facts: PackageFacts, host: HostProfile, sha2: Sha2Support) 
             f"{facts.path}: no outer MSU, update cabinet or catalog", (), Confidence.WEAK,
             unknown_field="package",
         )  # fmt: skip
-        return Validation(Outcome.UNKNOWN, (reason,), False, ())
-    groups: dict[tuple[str, str, Outcome, str], list[tuple[LayerFacts, SigResult]]] = {}
+        return Validation(Answer.UNKNOWN, (reason,), False, ())
+    groups: dict[tuple[str, str, Answer, str], list[tuple[LayerFacts, SigResult]]] = {}
     for lf in layers:
         res = judge_layer(lf, host, sha2)
         # catalogs are many and alike: one reason per distinct result
@@ -250,7 +250,7 @@ def judge_validation(facts: PackageFacts, host: HostProfile, sha2: Sha2Support) 
             key = (*key[:3], lf.path)
         groups.setdefault(key, []).append((lf, res))
     reasons: list[Reason] = []
-    outcomes: list[Outcome] = []
+    outcomes: list[Answer] = []
     needs_sha2 = False
     missing: list[Root] = []
     for items in groups.values():
@@ -266,9 +266,9 @@ def judge_validation(facts: PackageFacts, host: HostProfile, sha2: Sha2Support) 
             summary = f"{len(items)} catalogs: " + summary.replace(f"{lf.label} ", "", 1)
             evidence = f"{len(items)} catalogs, e.g. " + evidence
         outcome = {
-            Outcome.YES: RuleOutcome.PASS,
-            Outcome.NO: RuleOutcome.FAIL,
-            Outcome.UNKNOWN: RuleOutcome.UNKNOWN,
+            Answer.YES: RuleOutcome.PASS,
+            Answer.NO: RuleOutcome.FAIL,
+            Answer.UNKNOWN: RuleOutcome.UNKNOWN,
         }[res.outcome]
         reasons.append(
             Reason(
@@ -277,12 +277,12 @@ def judge_validation(facts: PackageFacts, host: HostProfile, sha2: Sha2Support) 
                 unknown_field=res.unknown_field, expected_error=res.expected,
             )
         )  # fmt: skip
-    if Outcome.NO in outcomes:
-        total = Outcome.NO
-    elif Outcome.UNKNOWN in outcomes:
-        total = Outcome.UNKNOWN
+    if Answer.NO in outcomes:
+        total = Answer.NO
+    elif Answer.UNKNOWN in outcomes:
+        total = Answer.UNKNOWN
     else:
-        total = Outcome.YES
+        total = Answer.YES
     order = {RuleOutcome.FAIL: 0, RuleOutcome.UNKNOWN: 1, RuleOutcome.PASS: 2, RuleOutcome.INFO: 3}
     layer_order = {Layer.OUTER_MSU.value: 0, Layer.INNER_CAB.value: 1, Layer.CATALOG.value: 2}
     reasons.sort(key=lambda r: (order[r.outcome], layer_order.get(r.layer or "", 9)))

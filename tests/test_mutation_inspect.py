@@ -14,12 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import MANIFEST, corpus_dir
 from msuinspect.authenticode.inspect import inspect_file
 from msuinspect.authenticode.trust import TrustStore
 from msuinspect.errors import MsuInspectError
 from msuinspect.package.analyse import analyse_file
 from msuinspect.package.outcome import Outcome, outcome_of
+
+from conftest import MANIFEST, corpus_dir
 
 MUTATIONS = int(os.environ.get("MSUINSPECT_MUTATIONS", "120"))
 #: signed seeds larger than this are skipped (time), the signature window is the file's tail

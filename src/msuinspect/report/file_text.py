@@ -108,7 +108,8 @@ def render_inspection(
 ) -> None:
     render_outcome(file.path, outcome, emit)
     if verdict is not None:
-        for line in verdict_text.render_verdict(verdict, indent="  "):
+        emit("  host verdict:")
+        for line in verdict_text.render_verdict(verdict, indent="    "):
             emit(line)
     kind = package.root.kind.value if package is not None else file.kind.value
     signing = file.signing.value

@@ -1,0 +1,81 @@
+"""The public API, used as a user script would: everything imported from ``msuinspect``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from msuinspect import (
+    HostProfile,
+    Outcome,
+    Report,
+    TrustStore,
+    Verdict,
+    inspect,
+    load_host,
+    trust_store,
+)
+from msuinspect.cli import main
+
+from conftest import FIXTURES
+
+ROOT = FIXTURES / "pki/root_ca.pem"
+SAMPLE = FIXTURES / "sample/Windows6.0-KB9999901-x64.msu"
+SHA2_ONLY = FIXTURES / "verdict/Windows6.0-KB9999912-x64.msu"
+
+
+def test_inspect_a_path() -> None:
+    r = inspect(SAMPLE, trust_roots=[ROOT])
+    assert isinstance(r, Report)
+    assert r.outcome.outcome in (Outcome.OK, Outcome.WARNING)
+    assert r.file is not None and r.file.trusted
+    assert r.package is not None and r.package.summary.kb_numbers == ["9999901"]
+    assert r.verdict is None
+
+
+def test_inspect_bytes_and_a_shared_trust_store() -> None:
+    store = trust_store([ROOT])
+    assert isinstance(store, TrustStore)
+    data = SAMPLE.read_bytes()
+    a = inspect(data, trust=store, name="a.msu")
+    b = inspect(SAMPLE, trust=store)
+    assert a.path == "a.msu"
+    assert a.file is not None and b.file is not None and a.file.sha256 == b.file.sha256
+
+
+def test_a_file_that_cannot_be_opened_is_an_error_report(tmp_path: Path) -> None:
+    r = inspect(tmp_path / "missing.msu")
+    assert r.outcome.outcome is Outcome.ERROR and r.file is None
+    assert r.error is not None and r.error.code == "input-error"
+
+
+def test_signatures_only() -> None:
+    r = inspect(SAMPLE, trust_roots=[ROOT], signatures_only=True)
+    assert r.package is None and r.file is not None and r.file.signatures
+
+
+def test_host_verdict_from_the_api() -> None:
+    bare = load_host("preset:2008sp2-rtm-x64")
+    assert isinstance(bare, HostProfile)
+    r = inspect(SHA2_ONLY, trust_roots=[ROOT], host=bare)
+    assert isinstance(r.verdict, Verdict)
+    assert r.verdict.can_validate.value == "no"
+    assert r.verdict.missing_prerequisites[:2] == ("KB4493730", "KB4474419")
+
+
+def test_inspect_host_in_text_and_json() -> None:
+    runner = CliRunner()
+    args = ["inspect", "--trust-root", str(ROOT), "--host", "preset:2008sp2-rtm-x64"]
+    text = runner.invoke(main, [*args, str(SHA2_ONLY)])
+    lines = text.stdout.splitlines()
+    at = lines.index("  host verdict:")
+    assert lines[at + 1].startswith("    6002 amd64 (no SHA-2 support): cannot validate")
+    assert all(ln.startswith("  because ") for ln in lines[1:at])
+    doc = runner.invoke(main, [*args, "--json", str(SHA2_ONLY)])
+    import json
+
+    (f,) = json.loads(doc.stdout)["files"]
+    assert f["verdict"]["can_validate"] == "no" and f["verdict"]["can_install"] == "no"
+    bad = runner.invoke(main, ["inspect", "--host", "build=7601", str(SAMPLE)])
+    assert bad.exit_code == 2

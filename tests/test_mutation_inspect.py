@@ -8,17 +8,19 @@ campaign (docs/security.md records its figures)."""
 
 from __future__ import annotations
 
+import json
 import os
 import random
 from pathlib import Path
 
 import pytest
 
+from msuinspect.api import inspect
 from msuinspect.authenticode.inspect import inspect_file
 from msuinspect.authenticode.trust import TrustStore
 from msuinspect.errors import MsuInspectError
-from msuinspect.package.analyse import analyse_file
-from msuinspect.package.outcome import Outcome, outcome_of
+from msuinspect.package.outcome import Outcome
+from msuinspect.report.inspect_json import report_dict
 
 from conftest import MANIFEST, corpus_dir
 
@@ -30,11 +32,10 @@ _TRUST = TrustStore.default([])
 
 
 def _inspect(path: Path) -> Outcome:
-    try:
-        rep = analyse_file(path, _TRUST)
-    except MsuInspectError:
-        return Outcome.ERROR
-    return outcome_of(rep.file, rep).outcome
+    """What ``inspect --json`` does for one file: the report, rendered to JSON."""
+    report = inspect(path, trust=_TRUST)
+    json.dumps(report_dict(report))
+    return report.outcome.outcome
 
 
 def _files() -> list[Path]:

@@ -26,12 +26,19 @@ def _fail(exc: MsuInspectError) -> None:
     click.echo(f"msuinspect: error: {exc} [{exc.code}]", err=True)
 
 
+_EXIT_HELP = (
+    "\b\nExit status:\n  0   done\n  1   evidence that cannot be used (no profile is "
+    "written), or a file that cannot be read or written\n  2   usage error (a bad spec)\n"
+    "  70  internal error (a bug)"
+)
+
+
 @click.group("host", context_settings={"help_option_names": ["-h", "--help"]})
 def host() -> None:
     """Describe a Windows Server 2008 SP2 host: evidence import, profiles, the collector."""
 
 
-@host.command("import")
+@host.command("import", epilog=_EXIT_HELP)
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False), help="write the profile as TOML here"
@@ -70,7 +77,7 @@ def import_cmd(files: tuple[str, ...], output: str | None, name: str | None, as_
             click.echo(f"profile written to {output}")
 
 
-@host.command("show")
+@host.command("show", epilog=_EXIT_HELP)
 @click.argument("spec")
 @click.option("--json", "as_json", is_flag=True, help="print the profile as JSON")
 @click.option("--toml", "as_toml", is_flag=True, help="print the profile as TOML")
@@ -93,7 +100,7 @@ def show_cmd(spec: str, as_json: bool, as_toml: bool) -> None:
         click.echo(host_text.render_profile(profile), nl=False)
 
 
-@host.command("presets")
+@host.command("presets", epilog=_EXIT_HELP)
 def presets_cmd() -> None:
     """List the --host presets."""
     for name in PRESETS:
@@ -101,7 +108,7 @@ def presets_cmd() -> None:
         click.echo(f"{name:<22} {PRESET_DESCRIPTIONS[base]}")
 
 
-@host.command("collector")
+@host.command("collector", epilog=_EXIT_HELP)
 def collector_cmd() -> None:
     """Print the .cmd script that gathers host evidence on a 2008 SP2 host (ASCII, CRLF).
 

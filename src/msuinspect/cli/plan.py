@@ -12,10 +12,11 @@ import sys
 
 import click
 
+from msuinspect.api import inspect
 from msuinspect.authenticode.trust import TrustStore, load_certificates
+from msuinspect.cli.common import EXIT_INTERNAL, _debug, _error
 from msuinspect.errors import MsuInspectError
 from msuinspect.host.spec import load_host
-from msuinspect.package.analyse import analyse_file
 from msuinspect.report import verdict_json, verdict_text
 from msuinspect.scan.walk import iter_inputs
 from msuinspect.servicing.knowledge import load_knowledge_base
@@ -23,7 +24,12 @@ from msuinspect.verdict.facts import PackageFacts, package_facts
 from msuinspect.verdict.plan import make_plan
 
 
-@click.command("plan")
+@click.command(
+    "plan",
+    epilog="\b\nExit status:\n  0   the plan was made from every file\n"
+    "  1   a file or folder could not be read (the plan covers the rest)\n"
+    "  2   usage error (a bad --host or --trust-root)\n  70  internal error (a bug)",
+)
 @click.argument("folder", type=click.Path(exists=True))
 @click.option("--host", "host_spec", required=True, metavar="SPEC",
               help="the host: key=value list, preset:NAME, or a .toml profile")  # fmt: skip
@@ -47,18 +53,27 @@ def plan(folder: str, host_spec: str, as_json: bool, trust_roots: tuple[str, ...
     def on_unlistable(path: str, exc: OSError) -> None:
         unreadable.append((path, exc.strerror or str(exc)))
 
+    internal = False
     for path in iter_inputs([folder], on_error=on_unlistable):
         try:
-            report = analyse_file(path, trust)
-        except MsuInspectError as exc:
-            unreadable.append((path, exc.message))
+            report = inspect(path, trust=trust)
+        except Exception as exc:  # a bug: report it for this file and go on
+            if _debug():
+                raise
+            _error(path, exc)
+            internal = True
             continue
-        items.append((path, package_facts(report)))
+        if report.package is None:
+            unreadable.append((path, report.error.message if report.error else "unreadable"))
+            continue
+        items.append((path, package_facts(report.package)))
     result = make_plan(items, host, kb, unreadable=unreadable)
     if as_json:
         click.echo(json.dumps(verdict_json.plan_dict(result, host), indent=2))
     else:
         for line in verdict_text.render_plan(result):
             click.echo(line)
+    if internal:
+        sys.exit(EXIT_INTERNAL)
     if unreadable:
         sys.exit(1)

@@ -17,7 +17,7 @@ LAYERS: list[set[str]] = [
     {"authenticode"},
     {"package"},
     {"host", "servicing"},
-    {"verdict"},
+    {"verdict", "status"},
     {"api", "__init__"},
     {"scan"},
     {"report", "cli", "__main__"},

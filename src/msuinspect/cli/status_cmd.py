@@ -1,0 +1,152 @@
+"""``msuinspect host status EVIDENCE-or-PROFILE... [--packages DIR] [--json]``.
+
+The exact servicing and ESU status of a Windows Server 2008 SP2 host and its next steps,
+each statement with its evidence and source (docs/host-status.md). :func:`add_status`
+attaches the command to the ``host`` group.
+
+Exit status: 0 the status was made; 1 the evidence could not be used (e.g. not a 6.0
+host), or a package file could not be read; 2 usage error; 70 internal error.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from msuinspect.api import inspect
+from msuinspect.authenticode.trust import TrustStore, load_certificates
+from msuinspect.cli.common import EXIT_INTERNAL, _debug, _error
+from msuinspect.errors import MsuInspectError
+from msuinspect.host.errors import EvidenceError
+from msuinspect.host.merge import import_evidence
+from msuinspect.host.profile import HostProfile
+from msuinspect.host.spec import load_host
+from msuinspect.report import status_json, status_text
+from msuinspect.scan.walk import iter_inputs
+from msuinspect.servicing.knowledge import load_knowledge_base
+from msuinspect.status import host_status
+from msuinspect.status.packages import PackageCandidate, PackageMatches, candidate, match_packages
+
+#: package files looked for in --packages DIR
+PACKAGE_SUFFIXES = frozenset({".msu", ".cab"})
+
+
+def _is_profile(value: str) -> bool:
+    """A ``--host`` style value (TOML profile, preset, key=value list), not an evidence file."""
+    low = value.casefold()
+    if low.endswith(".toml") or low.startswith("preset:"):
+        return True
+    return "=" in value and not Path(value).exists()
+
+
+def _fail(message: str, code: str) -> None:
+    click.echo(f"msuinspect: error: {message} [{code}]", err=True)
+
+
+def load_profile(inputs: tuple[str, ...]) -> HostProfile:
+    """The host profile from evidence files, or from one profile / ``--host`` value."""
+    profiles = [i for i in inputs if _is_profile(i)]
+    if profiles:
+        if len(inputs) > 1:
+            raise click.UsageError(
+                "give either evidence files or one profile (FILE.toml, preset:NAME, key=value)"
+            )
+        return load_host(profiles[0])
+    files: list[tuple[str, bytes]] = []
+    for f in inputs:
+        try:
+            files.append((f, Path(f).read_bytes()))
+        except OSError as exc:
+            raise EvidenceError(f"cannot read: {exc.strerror}", path=f) from None
+    return import_evidence(files).profile
+
+
+def _candidates(
+    folder: str, profile: HostProfile, trust: TrustStore
+) -> tuple[list[PackageCandidate], bool]:
+    kb = load_knowledge_base()
+    out: list[PackageCandidate] = []
+    failed = False
+
+    def on_unlistable(path: str, exc: OSError) -> None:
+        nonlocal failed
+        failed = True
+        _fail(f"{path}: cannot list: {exc.strerror or exc}", "input-error")
+
+    for path in iter_inputs([folder], suffixes=PACKAGE_SUFFIXES, on_error=on_unlistable):
+        report = inspect(path, trust=trust)
+        out.append(candidate(path, report.package, report.outcome, profile, kb))
+        if report.package is None:
+            failed = True
+    return out, failed
+
+
+@click.command(
+    "status",
+    epilog="\b\nExit status:\n  0   the status was made\n"
+    "  1   the evidence cannot be used (not a Windows 6.0 host, unreadable...), or a\n"
+    "      package in --packages could not be read\n  2   usage error\n"
+    "  70  internal error (a bug)",
+)
+@click.argument("inputs", nargs=-1, required=True, metavar="EVIDENCE-or-PROFILE...")
+@click.option(
+    "--packages",
+    "packages_dir",
+    type=click.Path(exists=True, file_okay=False),
+    help="match each next step to the .msu/.cab packages in this folder",
+)
+@click.option(
+    "--trust-root",
+    "trust_roots",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="an extra trusted root (PEM/DER) for --packages; counts as on the host",
+)
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+def status_cmd(
+    inputs: tuple[str, ...], packages_dir: str | None, trust_roots: tuple[str, ...], as_json: bool
+) -> None:
+    """The servicing and ESU status of a 2008 SP2 host and its next steps.
+
+    Give the host's evidence files (systeminfo, wmic qfe, reg query, certutil, slmgr, a
+    collector file) or one profile (host.toml, preset:NAME, key=value list).
+    """
+    try:
+        profile = load_profile(inputs)
+    except EvidenceError as exc:
+        _fail(str(exc), exc.code)
+        sys.exit(1)
+    except MsuInspectError as exc:  # a bad profile or --host value
+        raise click.UsageError(f"{exc} [{exc.code}]") from exc
+    try:
+        kb = load_knowledge_base()
+        extra = [c for p in trust_roots for c in load_certificates(p)]
+    except MsuInspectError as exc:
+        raise click.UsageError(f"{exc} [{exc.code}]") from exc
+    status = host_status(profile, kb)
+    matches: PackageMatches | None = None
+    failed = False
+    if packages_dir is not None:
+        trust = TrustStore.default(extra)
+        try:
+            found, failed = _candidates(packages_dir, profile, trust)
+        except Exception as exc:  # a bug: one line, exit 70
+            if _debug():
+                raise
+            _error(packages_dir, exc)
+            sys.exit(EXIT_INTERNAL)
+        matches = match_packages(packages_dir, status, found, kb)
+    if as_json:
+        click.echo(json.dumps(status_json.status_dict(status, profile, matches), indent=2))
+    else:
+        click.echo(status_text.render_status(status, matches), nl=False)
+    if failed:
+        sys.exit(1)
+
+
+def add_status(host_group: click.Group) -> None:
+    """Attach ``status`` to the ``host`` click group."""
+    host_group.add_command(status_cmd)

@@ -8,6 +8,7 @@ first CFDATA block and its output is cut into members by their ``uoffFolderStart
 from __future__ import annotations
 
 import os
+import struct
 from collections.abc import Sequence
 
 from msuinspect.cab.codecs.base import Codec, default_codecs
@@ -16,11 +17,11 @@ from msuinspect.cab.decode import (
     FolderPlan,
     FolderSegment,
 )
-from msuinspect.cab.layout import parse_layout
+from msuinspect.cab.layout import LAYER, parse_layout
 from msuinspect.cab.store import MemberStore
 from msuinspect.cab.structs import CabFolder, CabLayout, CabMember, SignatureArea
 from msuinspect.errors import CabinetSetError, LimitExceededError, MsuInspectError
-from msuinspect.findings import Finding
+from msuinspect.findings import Finding, Severity
 from msuinspect.limits import Limits, OutputBudget
 from msuinspect.source import ByteSource, FileSource
 
@@ -50,12 +51,61 @@ class Cabinet(MemberStore):
         self.budget = budget
         self.depth = depth
         self.decoder = Decoder(self.codecs, limits, budget, self.findings)
-        self.plans = [
-            FolderPlan(
-                f"folder {fo.index}", self.display_name, (FolderSegment(source, layout, fo),)
+        self.plans = self._plan_folders()
+
+    def _plan_folders(self) -> list[FolderPlan]:
+        """One plan per CFFOLDER; CFFOLDERs naming the same CFDATA chain share one plan, so
+        a walk decodes that chain once. Shared or overlapping chains are reported."""
+        layout = self.layout
+        plans: list[FolderPlan] = []
+        by_chain: dict[tuple[int, int, int], FolderPlan] = {}
+        aliases: dict[int, list[int]] = {}
+        for fo in layout.folders:
+            key = (fo.coff_cab_start, fo.c_cf_data, fo.compression.raw)
+            plan = by_chain.get(key)
+            if plan is None or not fo.c_cf_data:
+                plan = FolderPlan(
+                    f"folder {fo.index}",
+                    self.display_name,
+                    (FolderSegment(self.source, layout, fo),),
+                )
+                by_chain.setdefault(key, plan)
+            else:
+                aliases.setdefault(plan.first.folder.index, []).append(fo.index)
+            plans.append(plan)
+        severity = Severity.WARNING if self.limits.allow_shared_data else Severity.ERROR
+        if aliases:
+            first, others = next(iter(aliases.items()))
+            count = sum(len(v) for v in aliases.values())
+            self.findings.append(
+                Finding(
+                    "cab-shared-data",
+                    severity,
+                    f"{count} CFFOLDER record(s) name the same CFDATA blocks as another "
+                    f"(e.g. folder {others[0]} repeats folder {first}); each chain is decoded "
+                    "once. Real Microsoft cabinets never share folder data",
+                    LAYER,
+                    path=self.display_name,
+                    offset=layout.folders[others[0]].record_offset,
+                    evidence={"folders": count},
+                )
             )
-            for fo in layout.folders
-        ]
+        if self.source.random_access:
+            clash = _overlapping_chains(self.source, layout, list(by_chain.values()))
+            if clash is not None:
+                a, b = clash
+                self.findings.append(
+                    Finding(
+                        "cab-shared-data",
+                        severity,
+                        f"the CFDATA blocks of folder {b.index} start inside those of folder "
+                        f"{a.index}; real Microsoft cabinets never share folder data",
+                        LAYER,
+                        path=self.display_name,
+                        offset=b.record_offset,
+                    )
+                )
+        return plans
 
     # ----------------------------------------------------------------- opening
     @classmethod
@@ -97,7 +147,7 @@ class Cabinet(MemberStore):
             findings,
             limits=limits,
             codecs=codecs if codecs is not None else default_codecs(),
-            budget=budget or OutputBudget(limits.max_total_output),
+            budget=budget or limits.budget(source.size),
             depth=depth,
         )
 
@@ -146,3 +196,39 @@ class Cabinet(MemberStore):
                 path=self.display_name,
             )
         return self.plans[member.folder_index]
+
+
+_BLOCK_HEADER = struct.Struct("<IHH")
+
+
+def _overlapping_chains(
+    source: ByteSource, layout: CabLayout, plans: Sequence[FolderPlan]
+) -> tuple[CabFolder, CabFolder] | None:
+    """The first pair of folders whose CFDATA chains overlap, reading only block headers.
+
+    Chains are walked in order of their start; as long as no two overlap, each block lies
+    after every block read before it, so one comparison per block suffices and at most one
+    header per 8 bytes of the file is read.
+    """
+    folders = sorted((p.first.folder for p in plans), key=lambda fo: fo.coff_cab_start)
+    hdr_len = 8 + layout.header.cb_cf_data
+    size = layout.source_size
+    reach = -1
+    owner: CabFolder | None = None
+    with source.open() as f:
+        for fo in folders:
+            pos = layout.base + fo.coff_cab_start
+            if owner is not None and pos < reach:
+                return owner, fo
+            for _ in range(fo.c_cf_data):
+                if pos + hdr_len > size:
+                    break
+                f.seek(pos)
+                head = f.read(hdr_len)
+                if len(head) < hdr_len:
+                    break
+                _csum, cb_data, _cb_uncomp = _BLOCK_HEADER.unpack_from(head)
+                pos += hdr_len + cb_data
+            if pos > reach:
+                reach, owner = pos, fo
+    return None

@@ -19,7 +19,7 @@ from msuinspect.cab.store import MemberStore
 from msuinspect.cab.volumes import discover_set
 from msuinspect.errors import CabFormatError, MsuInspectError, NotACabinetError
 from msuinspect.findings import Finding, Severity
-from msuinspect.limits import Limits, OutputBudget
+from msuinspect.limits import Limits
 from msuinspect.source import ByteSource, FileSource
 
 
@@ -55,7 +55,7 @@ def open_cabinet_file(
     source = path if isinstance(path, ByteSource) else FileSource(path)
     limits = limits or Limits()
     codec_list = list(codecs) if codecs is not None else default_codecs()
-    budget = OutputBudget(limits.max_total_output)
+    budget = limits.budget(source.size)
     result = CabinetFile(source, [], [])
     first_error: MsuInspectError | None = None
     resume = 0

@@ -297,7 +297,7 @@ def parse_layout(
     )
     signature = _locate_signature(r, header, source_size, probe_signature)
     layout = CabLayout(header, tuple(folders), tuple(members), files_end, source_size, signature)
-    _check_extents(layout, note)
+    _check_extents(layout, note, Severity.WARNING if limits.allow_shared_data else Severity.ERROR)
     return layout
 
 
@@ -347,7 +347,7 @@ def _locate_signature(r: _Reader, h: CabHeader, size: int, probe: bool) -> Signa
     )
 
 
-def _check_extents(layout: CabLayout, note: Note) -> None:
+def _check_extents(layout: CabLayout, note: Note, shared_severity: Severity) -> None:
     """Findings about how the declared structures sit in the file."""
     h = layout.header
     base = h.offset
@@ -486,21 +486,49 @@ def _check_extents(layout: CabLayout, note: Note) -> None:
     for m in layout.members:
         if not m.continued and m.size:
             by_folder.setdefault(m.folder_index, []).append(m)
+    # members with the same extent: Microsoft's MSI cabinets store identical files once
+    # (vc2008_x86_VC_RED.cab); members that overlap otherwise: never seen in real cabinets
+    same = overlaps = 0
+    first_same: tuple[int, CabMember, CabMember] | None = None
+    first_overlap: tuple[int, CabMember, CabMember] | None = None
     for fidx, ms in by_folder.items():
         ms.sort(key=lambda m: (m.offset, m.index))
         reach = None
         for m in ms:
             if reach is not None and m.offset < reach.end:
-                note(
-                    "cab-member-overlap",
-                    Severity.WARNING,
-                    f"members {reach.name!r} and {m.name!r} share bytes of folder {fidx} "
-                    f"([{m.offset}, {min(reach.end, m.end)}))",
-                    m.record_offset,
-                    members=[reach.index, m.index],
-                )
+                if (m.offset, m.size) == (reach.offset, reach.size):
+                    same += 1
+                    first_same = first_same or (fidx, reach, m)
+                else:
+                    overlaps += 1
+                    first_overlap = first_overlap or (fidx, reach, m)
             if reach is None or m.end > reach.end:
                 reach = m
+    if first_same is not None:
+        fidx, a, b = first_same
+        more = f"; {same} members in all repeat an earlier one's bytes" if same > 1 else ""
+        note(
+            "cab-member-shared",
+            Severity.WARNING,
+            f"members {a.name!r} and {b.name!r} are the same bytes of folder {fidx} "
+            f"([{b.offset}, {b.end})){more}",
+            b.record_offset,
+            members=[a.index, b.index],
+            count=same,
+        )
+    if first_overlap is not None:
+        fidx, a, b = first_overlap
+        more = f"; {overlaps} members in all overlap an earlier one" if overlaps > 1 else ""
+        note(
+            "cab-member-overlap",
+            shared_severity,
+            f"members {a.name!r} and {b.name!r} share bytes of folder {fidx} "
+            f"([{b.offset}, {min(a.end, b.end)})){more}; real Microsoft cabinets never "
+            "overlap members partly",
+            b.record_offset,
+            members=[a.index, b.index],
+            count=overlaps,
+        )
     if h.has_prev or h.has_next or any(m.continued for m in layout.members):
         note(
             "cab-multivolume",

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -18,6 +19,7 @@ from msuinspect.cab.store import MemberStore
 from msuinspect.cab.structs import CabMember
 from msuinspect.errors import LimitExceededError, MsuInspectError
 from msuinspect.findings import Finding, Severity
+from msuinspect.limits import OutputBudget
 
 _SNIFF = 8
 
@@ -33,6 +35,8 @@ class MemberNode:
     head: bytes = b""  #: the first bytes (to recognise content)
     error: MsuInspectError | None = None
     child: ContainerNode | None = None
+    #: a cabinet that was not expanded (nested too deep, or unreadable as a cabinet): why
+    not_expanded: str | None = None
 
 
 @dataclass(slots=True)
@@ -71,13 +75,27 @@ class _HashSink:
         algorithms: tuple[str, ...],
         hook: ContentHook | None,
         max_buffer: int,
+        keep: Callable[[MemberNode, bytes], bool] | None = None,
+        budget: OutputBudget | None = None,
     ) -> None:
         self.node = node
+        #: where ``keep`` reserved the bytes it asked for (released on failure)
+        self.budget = budget
         self.hashers = [(name, hashlib.new(name)) for name in algorithms]
         self.head = b""
         self.hook = hook
+        self.keep = keep
         self.buffer: bytearray | None = None
-        self.decided = hook is None or node.member.size > max_buffer
+        self.decided = (hook is None and keep is None) or node.member.size > max_buffer
+        #: the member's bytes, when ``keep`` asked for them (a nested cabinet)
+        self.kept: bytes | None = None
+        self.keeping = False
+
+    def _wants(self) -> bool:
+        if self.keep is not None and self.keep(self.node, self.head):
+            self.keeping = True
+            return True
+        return self.hook is not None and self.hook.wants(self.node, self.head)
 
     def write(self, data: bytes) -> None:
         if len(self.head) < _SNIFF:
@@ -86,7 +104,7 @@ class _HashSink:
             len(self.head) >= _SNIFF or len(self.head) >= self.node.member.size
         ):
             self.decided = True
-            if self.hook is not None and self.hook.wants(self.node, self.head):
+            if self._wants():
                 self.buffer = bytearray()
         if self.buffer is not None:
             self.buffer += data
@@ -97,15 +115,21 @@ class _HashSink:
         self.node.head = self.head
         for name, h in self.hashers:
             setattr(self.node, name, h.hexdigest())
-        if not self.decided and self.hook is not None and self.hook.wants(self.node, self.head):
+        if not self.decided and self._wants():
             self.buffer = bytearray(self.head)
-        if self.buffer is not None and self.hook is not None:
+        if self.buffer is not None:
             data, self.buffer = bytes(self.buffer), None
-            self.hook.take(self.node, data)
+            if self.keeping:
+                self.kept = data
+            if self.hook is not None and self.hook.wants(self.node, self.head):
+                self.hook.take(self.node, data)
 
     def abort(self, error: MsuInspectError) -> None:
         self.node.error = error
         self.buffer = None
+        if self.keeping and self.budget is not None:
+            self.keeping = False
+            self.budget.release(self.node.member.size)
 
 
 def scan(
@@ -121,10 +145,15 @@ def scan(
 
     ``decode`` reads every member (needed for ``hashes`` and ``recursive``); without it only
     the structure is listed. With ``hashes`` each member gets the digests named in
-    ``algorithms`` (``sha256`` and/or ``sha1``).
+    ``algorithms`` (``sha256`` and/or ``sha1``). With ``recursive`` nested cabinets are
+    opened, from memory when their bytes fit what the file may hold
+    (``Limits.max_in_memory`` for all its nested cabinets together), so each level is
+    decoded once; one nested deeper than ``Limits.max_depth`` is listed as a member with
+    ``not_expanded`` set and a ``cab-nesting-too-deep`` finding.
     """
     algos = algorithms if hashes else ()
-    cap = store.limits.max_in_memory
+    limits = store.limits
+    cap = limits.max_in_memory
     node = ContainerNode(store.display_name, store)
     nodes: dict[int, MemberNode] = {}
     for m in store.members:
@@ -137,44 +166,76 @@ def scan(
             continue
         nodes[m.index] = MemberNode(store.member_path(m), m, label, comp)
     node.members = [nodes[m.index] for m in store.members]
-    if decode or hashes or recursive or hook is not None:
-        outcomes = store.walk(
-            lambda m: (
-                _HashSink(nodes[m.index], algos, hook, cap)
-                if nodes[m.index].error is None
-                else None
-            )
+    can_descend = recursive and store.depth < limits.max_depth
+
+    def keep(mn: MemberNode, head: bytes) -> bool:
+        # a nested cabinet's bytes, held for the rest of the scan (its tree refers to them)
+        return looks_like_cabinet(head) and store.budget.hold(mn.member.size, cap)
+
+    sinks: dict[int, _HashSink] = {}
+
+    def handler(m: CabMember) -> _HashSink | None:
+        if nodes[m.index].error is not None:
+            return None
+        sink = _HashSink(
+            nodes[m.index], algos, hook, cap, keep if can_descend else None, store.budget
         )
+        sinks[m.index] = sink
+        return sink
+
+    if decode or hashes or recursive or hook is not None:
+        outcomes = store.walk(handler)
         for oc in outcomes:
             if oc.error is not None:
                 nodes[oc.member.index].error = oc.error
     if recursive:
         for mn in node.members:
-            if mn.error is None and looks_like_cabinet(mn.head):
-                try:
-                    child_store = open_nested(store, mn.member)
-                except LimitExceededError:
-                    raise
-                except MsuInspectError as exc:
-                    node.findings.append(
-                        Finding(
-                            "nested-cabinet-unreadable",
-                            Severity.ERROR,
-                            f"{mn.path} looks like a cabinet but cannot be read: {exc.message}",
-                            LAYER,
-                            path=mn.path,
-                            offset=exc.offset,
-                        )
-                    )
-                    continue
-                mn.child = scan(
-                    child_store,
-                    decode=decode,
-                    hashes=hashes,
-                    recursive=True,
-                    algorithms=algorithms,
-                    hook=hook,
+            if mn.error is not None or not looks_like_cabinet(mn.head):
+                continue
+            if not can_descend:
+                mn.not_expanded = (
+                    f"cabinet nested {store.depth + 1} levels deep, beyond --max-depth "
+                    f"{limits.max_depth}; not expanded"
                 )
+                node.findings.append(
+                    Finding(
+                        "cab-nesting-too-deep",
+                        Severity.ERROR,
+                        mn.not_expanded,
+                        LAYER,
+                        path=mn.path,
+                    )
+                )
+                continue
+            sink = sinks.get(mn.member.index)
+            kept = sink.kept if sink is not None else None
+            if sink is not None and sink.kept is None and sink.keeping:
+                store.budget.release(mn.member.size)
+            try:
+                child_store = open_nested(store, mn.member, kept)
+            except LimitExceededError:
+                raise
+            except MsuInspectError as exc:
+                mn.not_expanded = f"looks like a cabinet but cannot be read: {exc.message}"
+                node.findings.append(
+                    Finding(
+                        "nested-cabinet-unreadable",
+                        Severity.ERROR,
+                        f"{mn.path} {mn.not_expanded}",
+                        LAYER,
+                        path=mn.path,
+                        offset=exc.offset,
+                    )
+                )
+                continue
+            mn.child = scan(
+                child_store,
+                decode=decode,
+                hashes=hashes,
+                recursive=True,
+                algorithms=algorithms,
+                hook=hook,
+            )
     node.findings[:0] = store.findings
     node.decode_log = list(store.decode_log)
     return node

@@ -134,6 +134,7 @@ def member_dict(n: MemberNode) -> dict[str, Any]:
         "record_offset": m.record_offset,
         "sha256": n.sha256,
         "error": error_dict(n.error),
+        "not_expanded": n.not_expanded,
         "cabinet": container_dict(n.child) if n.child is not None else None,
     }
 
@@ -157,12 +158,15 @@ def extract_dict(rep: ExtractReport) -> dict[str, Any]:
         "output": rep.root,
         "files_written": rep.files_written,
         "bytes_written": rep.bytes_written,
+        "selected": rep.selected,
         "entries": [
             {
                 "path": e.node_path,
                 "target": e.target,
                 "size": e.size,
                 "expanded": e.expanded,
+                "skipped": e.skipped,
+                "not_expanded": e.not_expanded,
                 "error": error_dict(e.error),
             }
             for e in rep.entries

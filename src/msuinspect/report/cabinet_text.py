@@ -98,6 +98,8 @@ def render_tree(node: ContainerNode, codecs: list[Codec], emit: Emit, depth: int
             )
         if mn.error is not None:
             emit(f"{pad}        ! error: {mn.error.message} [{mn.error.code}]")
+        if mn.not_expanded is not None:
+            emit(f"{pad}        ! not expanded: {mn.not_expanded}")
         if mn.child is not None:
             emit(f"{pad}        -> {mn.path}")
             render_tree(mn.child, codecs, emit, depth + 4)
@@ -116,10 +118,16 @@ def render_extract(rep: ExtractReport, emit: Emit) -> None:
     for e in rep.entries:
         if e.error is not None:
             emit(f"  FAILED {e.node_path}: {e.error.message} [{e.error.code}]")
+        elif e.not_expanded is not None:
+            emit(f"  NOT EXPANDED {e.node_path}: {e.not_expanded}")
     for rec in rep.decode_log:
         emit(f"  decoding {rec.path}: {rec.describe()}")
     render_findings(rep.findings, emit)
+    skipped = len(rep.skipped)
+    unexpanded = len(rep.not_expanded)
     emit(
         f"extracted {rep.files_written} file(s), {rep.bytes_written} bytes, into {rep.root}"
+        + (f"; {skipped} skipped (already there)" if skipped else "")
+        + (f"; {unexpanded} nested cabinet(s) not expanded" if unexpanded else "")
         + (f"; {len(rep.failed)} failed" if rep.failed else "")
     )

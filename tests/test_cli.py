@@ -173,13 +173,19 @@ def test_inspect_json_shape() -> None:
     assert pe["signatures"][0]["trust_anchor"]["subject"].startswith("CN=msuinspect TEST Root CA")
 
 
-def test_inspect_reports_tampering_as_finding_not_error() -> None:
+def test_inspect_reports_tampering_with_its_outcome() -> None:
+    """A byte changed inside CFDATA: the folder cannot be read (error, exit 1, one stderr line
+    naming its members), and the digest mismatch is still reported."""
     r = run("inspect", "--json", str(FIXTURES / "cab/tampered_signed_sha256.cab"))
-    assert r.returncode == 3  # read fine, but a signature problem
+    assert r.returncode == 1
     (f,) = json.loads(r.stdout)["files"]
+    assert f["outcome"] == "error"
+    assert any(x.startswith("digest-mismatch") for x in f["reasons"])
     codes = {x["code"] for x in f["findings"]}
     assert {"digest-mismatch", "untrusted-root"} <= codes
     assert f["signatures"][0]["digest_valid"] is False
+    lines = r.stderr.splitlines()
+    assert len(lines) == 1 and "[cfdata-checksum] (2 member(s): hello.txt, readme.txt)" in lines[0]
 
 
 def test_inspect_as_of_and_bad_date() -> None:
@@ -291,8 +297,9 @@ def test_a_signature_area_fact_is_reported_once() -> None:
     """The cabinet layer and the signature report both see bytes after the signature."""
     cab = str(FIXTURES / "cab/trailing_after_sig.cab")
     text = run("inspect", cab)
-    assert text.stdout.count("cab-data-after-signature") == 1
-    assert text.stdout.count("signature-trailing-data") == 1
+    findings = [ln for ln in text.stdout.splitlines() if ln.startswith(("  error:", "  warning:"))]
+    assert sum("cab-data-after-signature" in ln for ln in findings) == 1
+    assert sum("signature-trailing-data" in ln for ln in findings) == 1
     doc = json.loads(run("inspect", "--json", cab).stdout)
     codes = [f["code"] for f in doc["files"][0]["findings"]]
     codes += [f["code"] for n in doc["files"][0]["package"]["nodes"] for f in n["findings"]]

@@ -10,10 +10,8 @@ Set ``MSUINSPECT_DEBUG=1`` to get Python tracebacks for internal errors.
 
 from __future__ import annotations
 
-import datetime as _dt
 import fnmatch
 import json
-import os
 import re
 import sys
 from collections.abc import Callable
@@ -22,32 +20,31 @@ from typing import Any, TypeVar
 import click
 
 from msuinspect import __version__
-from msuinspect.authenticode.inspect import inspect_file
-from msuinspect.authenticode.trust import TrustStore, load_certificates
 from msuinspect.cab.codecs.base import Codec, codecs_by_key, default_codecs
 from msuinspect.cab.container import open_cabinet_file
 from msuinspect.cab.extract import ExtractReport, OutputFolder, extract
 from msuinspect.cab.tree import ContainerNode, scan
-from msuinspect.errors import InputError, MsuInspectError
-from msuinspect.findings import Severity
-from msuinspect.limits import Limits
-from msuinspect.package.analyse import analyse_file
+from msuinspect.cli.common import (
+    EXIT_FAILED,
+    EXIT_INTERNAL,
+    EXIT_OK,
+    _debug,
+    _error,
+    _internal_error_dict,
+)
+from msuinspect.cli.host import host
+from msuinspect.cli.inspect_cmd import inspect_cmd
+from msuinspect.cli.plan import plan
+from msuinspect.cli.status_cmd import add_status
+from msuinspect.errors import MsuInspectError
+from msuinspect.limits import MAX_SAFE_DEPTH, Limits
 from msuinspect.report import (
     cabinet_json,
     cabinet_text,
-    package_json,
-    package_text,
-    signatures_json,
-    signatures_text,
 )
-from msuinspect.scan.walk import iter_inputs
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_SIGNATURE_PROBLEM = 3
-EXIT_INTERNAL = 70
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
@@ -72,6 +69,21 @@ def limit_options(func: F) -> F:
             help=f"cap on decompressed bytes per file (default {d.max_total_output >> 30}G)",
         ),
         click.option(
+            "--max-expansion",
+            type=float,
+            default=None,
+            metavar="N",
+            help="cap on the bytes decoded, and on the bytes extracted, per file, as a "
+            f"multiple of the file's size (default {d.max_expansion:g})",
+        ),
+        click.option(
+            "--expansion-floor",
+            default=None,
+            metavar="SIZE",
+            help="what --max-expansion allows a small file at least "
+            f"(default {d.expansion_floor >> 20}M)",
+        ),
+        click.option(
             "--max-ratio",
             type=float,
             default=None,
@@ -83,7 +95,20 @@ def limit_options(func: F) -> F:
             type=int,
             default=None,
             metavar="N",
-            help=f"cap on cabinet nesting (default {d.max_depth})",
+            help=f"cap on cabinet nesting (default {d.max_depth}, at most {MAX_SAFE_DEPTH})",
+        ),
+        click.option(
+            "--max-in-memory",
+            default=None,
+            metavar="SIZE",
+            help="cap on a member read into memory, and on the nested cabinets held in "
+            f"memory at once (default {d.max_in_memory >> 20}M)",
+        ),
+        click.option(
+            "--allow-shared-data",
+            is_flag=True,
+            default=False,
+            help="report folders or members sharing data as warnings, not errors",
         ),
         click.option(
             "--max-members",
@@ -113,13 +138,27 @@ def _limits(kw: dict[str, Any]) -> Limits:
             ("max_ratio", "max_ratio"),
             ("max_depth", "max_depth"),
             ("max_members", "max_members"),
+            ("max_expansion", "max_expansion"),
         )
         if kw.get(option) is not None
     }
     if kw.get("max_output") is not None:
         given["max_total_output"] = parse_size(kw["max_output"])
+    if kw.get("expansion_floor") is not None:
+        given["expansion_floor"] = parse_size(kw["expansion_floor"])
+    if kw.get("max_in_memory") is not None:
+        given["max_in_memory"] = parse_size(kw["max_in_memory"])
+    if kw.get("allow_shared_data"):
+        given["allow_shared_data"] = True
     if given.get("max_depth", 0) < 0:
         raise click.BadParameter("must be 0 or more", param_hint="--max-depth")
+    if given.get("max_depth", 0) > MAX_SAFE_DEPTH:
+        click.echo(
+            f"msuinspect: warning: --max-depth {given['max_depth']} is above the deepest "
+            f"nesting msuinspect reads safely ({MAX_SAFE_DEPTH}); using {MAX_SAFE_DEPTH}",
+            err=True,
+        )
+        given["max_depth"] = MAX_SAFE_DEPTH
     try:
         return Limits(**given)
     except ValueError as exc:
@@ -135,34 +174,21 @@ def _codecs(kw: dict[str, Any]) -> list[Codec]:
         raise click.BadParameter(str(exc), param_hint="--decoder") from None
 
 
-def _error(path: str, exc: BaseException) -> None:
-    if isinstance(exc, MsuInspectError):
-        text = str(exc) if exc.path else f"{path}: {exc}"
-        click.echo(f"msuinspect: error: {text} [{exc.code}]", err=True)
-    else:
-        click.echo(
-            f"msuinspect: internal error while reading {path}: {type(exc).__name__}: {exc} "
-            "(this is a bug; please report it)",
-            err=True,
-        )
-
-
-def _internal_error_dict(exc: BaseException) -> dict[str, Any]:
-    return {
-        "code": "internal-error",
-        "message": f"{type(exc).__name__}: {exc} (this is a bug; please report it)",
-        "offset": None,
-        "path": None,
-    }
-
-
-def _matcher(patterns: tuple[str, ...]) -> Callable[[str], bool]:
-    """Case-insensitive shell-wildcard match on member paths, '/' and '\\' alike."""
-    pats = [p.replace("\\", "/").casefold() for p in patterns]
+def _matcher(patterns: tuple[str, ...], hit: set[str] | None = None) -> Callable[[str], bool]:
+    """Case-insensitive shell-wildcard match on member paths, '/' and '\\' alike; the
+    patterns that matched something are added to ``hit``."""
+    pats = [(p, p.replace("\\", "/").casefold()) for p in patterns]
 
     def match(path: str) -> bool:
         text = path.replace("\\", "/").casefold()
-        return any(fnmatch.fnmatchcase(text, p) for p in pats)
+        found = False
+        for orig, p in pats:
+            if fnmatch.fnmatchcase(text, p):
+                found = True
+                if hit is None:
+                    break
+                hit.add(orig)
+        return found
 
     return match
 
@@ -184,17 +210,39 @@ def _member_errors(failures: list[tuple[str, MsuInspectError]]) -> None:
             click.echo(f"msuinspect: error: {text} [{exc.code}] ({len(paths)} members)", err=True)
 
 
-def _debug() -> bool:
-    return os.environ.get("MSUINSPECT_DEBUG", "") not in ("", "0")
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="msuinspect")
 def main() -> None:
     """Inspect Windows update packages (MSU, CAB) offline."""
 
 
-@main.command("list")
+_LIST_EXIT_HELP = (
+    "\b\nExit status:\n"
+    "  0   every file and member read (with -r, every nested cabinet expanded)\n"
+    "  1   a file or member could not be read, a limit refused a file, or (with -r) a\n"
+    "      nested cabinet was not expanded (deeper than --max-depth, or unreadable)\n"
+    "  2   usage error\n"
+    "  70  internal error (a bug; please report it)"
+)
+_EXTRACT_EXIT_HELP = (
+    "\b\nExit status:\n"
+    "  0   every selected member written (or skipped with --skip-existing)\n"
+    "  1   a member could not be read or written, a limit refused the file, a nested\n"
+    "      cabinet was not expanded (deeper than --max-depth, or unreadable; it is\n"
+    "      written as a file), or no member matched -m\n"
+    "  2   usage error, including a non-empty output folder without --overwrite or\n"
+    "      --skip-existing\n"
+    "  70  internal error (a bug; please report it)"
+)
+
+
+def _not_expanded(items: list[tuple[str, str]]) -> None:
+    """One stderr line per nested cabinet that was not expanded."""
+    for path, why in items:
+        click.echo(f"msuinspect: error: {path}: {why} [not-expanded]", err=True)
+
+
+@main.command("list", epilog=_LIST_EXIT_HELP)
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("-r", "--recursive", is_flag=True, help="also list cabinets inside members")
 @click.option("--hash", "hashes", is_flag=True, help="decode every member and show its SHA-256")
@@ -239,7 +287,13 @@ def list_cmd(
             out.append(record)
             continue
         failed = [mn for t in trees for mn in t.iter_members() if mn.error is not None]
-        if failed:
+        unexpanded = [
+            (mn.path, mn.not_expanded)
+            for t in trees
+            for mn in t.iter_members()
+            if mn.not_expanded is not None
+        ]
+        if failed or unexpanded:
             status = max(status, EXIT_FAILED)
         if as_json:
             record["units"] = [cabinet_json.container_dict(t) for t in trees]
@@ -252,12 +306,13 @@ def list_cmd(
             cabinet_text.render_findings(cf.findings, lines.append)
             click.echo("\n".join(lines))
         _member_errors([(mn.path, mn.error) for mn in failed if mn.error is not None])
+        _not_expanded(unexpanded)
     if as_json:
         click.echo(json.dumps({"schema": cabinet_json.LIST_SCHEMA, "files": out}, indent=2))
     sys.exit(status)
 
 
-@main.command("extract")
+@main.command("extract", epilog=_EXTRACT_EXIT_HELP)
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option(
     "-o",
@@ -282,17 +337,48 @@ def list_cmd(
     "with -r, nested members match as 'inner.cab!/name'); repeatable",
 )
 @click.option("--json", "as_json", is_flag=True, help="machine-readable report")
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="replace files already in the output folder (a link is replaced, never followed)",
+)
+@click.option(
+    "--skip-existing",
+    is_flag=True,
+    help="leave files already in the output folder alone and do not write those members",
+)
 @limit_options
 def extract_cmd(
-    file: str, output: str, recursive: bool, members: tuple[str, ...], as_json: bool, **kw: Any
+    file: str,
+    output: str,
+    recursive: bool,
+    members: tuple[str, ...],
+    as_json: bool,
+    overwrite: bool,
+    skip_existing: bool,
+    **kw: Any,
 ) -> None:
-    """Extract the members of a cabinet or MSU file into a folder, safely."""
+    """Extract the members of a cabinet or MSU file into a folder, safely.
+
+    Into a folder that is not empty, say what to do with the files already there:
+    --overwrite or --skip-existing. Members of one cabinet whose names collide get a ~N
+    suffix either way."""
     limits = _limits(kw)
     codecs = _codecs(kw)
-    select = _matcher(members) if members else None
+    if overwrite and skip_existing:
+        raise click.UsageError("--overwrite and --skip-existing exclude each other")
+    if not (overwrite or skip_existing) and not OutputFolder.is_empty(output):
+        raise click.UsageError(
+            f"the output folder {output} is not empty; add --overwrite to replace files "
+            "already there, or --skip-existing to keep them"
+        )
+    hit: set[str] = set()
+    select = _matcher(members, hit) if members else None
     try:
         cf = open_cabinet_file(file, limits=limits, codecs=codecs)
-        out = OutputFolder(output)
+        out = OutputFolder(
+            output, existing="overwrite" if overwrite else "skip" if skip_existing else "rename"
+        )
         rep = ExtractReport(out.root)
         rep.findings.extend(cf.findings)
         for unit in cf.units:
@@ -308,136 +394,18 @@ def extract_cmd(
     else:
         cabinet_text.render_extract(rep, click.echo)
     _member_errors([(e.node_path, e.error) for e in rep.failed if e.error is not None])
-    sys.exit(EXIT_FAILED if rep.failed else EXIT_OK)
-
-
-def _parse_as_of(text: str | None) -> _dt.datetime:
-    if not text:
-        return _dt.datetime.now(_dt.UTC)
-    try:
-        value = _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise click.BadParameter(
-            f"not a date: {text!r} (use e.g. 2019-07-16 or 2019-07-16T12:00:00Z)",
-            param_hint="--as-of",
-        ) from None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=_dt.UTC)
-    return value
-
-
-@main.command("inspect")
-@click.argument("files", nargs=-1, required=True, type=click.Path())
-@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
-@click.option(
-    "--jsonl",
-    "as_jsonl",
-    is_flag=True,
-    help="one JSON line per file as each is done (a header line first), for large batches",
-)
-@click.option(
-    "--trust-root",
-    "trust_roots",
-    multiple=True,
-    type=click.Path(dir_okay=False, exists=True),
-    metavar="FILE",
-    help="also trust the root certificate(s) in FILE (PEM or DER); repeatable",
-)
-@click.option(
-    "--as-of",
-    "as_of",
-    metavar="DATE",
-    help="validate chains of signatures without a valid timestamp at DATE (default: now)",
-)
-@click.option(
-    "--signatures-only",
-    is_flag=True,
-    help="only the file's own signatures: no package analysis, no whole-file "
-    "SHA-1/SHA-256 (just the digests the signatures need)",
-)
-def inspect_cmd(
-    files: tuple[str, ...],
-    as_json: bool,
-    as_jsonl: bool,
-    trust_roots: tuple[str, ...],
-    as_of: str | None,
-    signatures_only: bool,
-) -> None:
-    """What a file is and who signed it: for an MSU or update cabinet, the whole package tree
-    (nested cabinets, manifests, catalogs, PE files) with every signature verified, catalog
-    coverage and a package summary; for a catalog or PE file, its signatures and content.
-
-    A folder among FILES is walked recursively for .msu, .cab, .cat, .exe, .dll, .sys, .ocx
-    and .mui files; a file that cannot be read is reported and the scan goes on."""
-    if as_json and as_jsonl:
-        raise click.UsageError("--json and --jsonl exclude each other")
-    moment = _parse_as_of(as_of)
-    try:
-        extra = [c for path in trust_roots for c in load_certificates(path)]
-    except MsuInspectError as exc:
-        raise click.BadParameter(str(exc), param_hint="--trust-root") from None
-    trust = TrustStore.default(extra)
-    records: list[dict[str, Any]] = []
-    status = EXIT_OK
-    if as_jsonl:
-        head = signatures_json.header_dict(signatures_json.INSPECT_JSONL_SCHEMA, trust, moment)
-        click.echo(json.dumps(head))
-
-    def emit(record: dict[str, Any]) -> None:
-        if as_jsonl:
-            click.echo(json.dumps(record))
-        else:
-            records.append(record)
-
-    def unlistable(folder: str, exc: OSError) -> None:
-        nonlocal status
-        err = InputError(f"cannot list folder: {exc.strerror}", path=folder)
-        _error(folder, err)
-        emit({"path": folder, "error": cabinet_json.error_dict(err)})
-        status = EXIT_FAILED if status != EXIT_INTERNAL else status
-
-    for path in iter_inputs(files, on_error=unlistable):
-        lines: list[str] = []
-        try:
-            if signatures_only:
-                rep = inspect_file(path, trust, as_of=moment, file_hashes=False)
-                pkg = None
-            else:
-                pkg = analyse_file(path, trust, as_of=moment)
-                rep = pkg.file
-        except Exception as exc:
-            if isinstance(exc, MsuInspectError):
-                _error(path, exc)
-                status = EXIT_FAILED if status != EXIT_INTERNAL else status
-                emit({"path": path, "error": cabinet_json.error_dict(exc)})
-                continue
-            if _debug():
-                raise
-            _error(path, exc)
-            status = EXIT_INTERNAL
-            emit({"path": path, "error": _internal_error_dict(exc)})
-            continue
-        record = signatures_json.file_dict(rep)
-        problems = rep.has_errors
-        if pkg is not None:
-            record["package"] = package_json.package_dict(pkg)
-            problems = any(f.severity is Severity.ERROR for f in pkg.all_findings())
-        emit(record)
-        if rep.error is not None:
-            _error(rep.path, rep.error)
-            status = EXIT_FAILED if status != EXIT_INTERNAL else status
-        elif problems and status == EXIT_OK:
-            status = EXIT_SIGNATURE_PROBLEM
-        if not (as_json or as_jsonl):
-            signatures_text.render_file(rep, lines.append, findings=pkg is None)
-            if pkg is not None:
-                package_text.render_package(pkg, lines.append)
-            click.echo("\n".join(lines))  # each file as soon as it is done
-    if as_json:
-        doc = signatures_json.header_dict(signatures_json.INSPECT_SCHEMA, trust, moment)
-        doc["files"] = records
-        click.echo(json.dumps(doc, indent=2))
-    sys.exit(status)
+    _not_expanded([(e.node_path, e.not_expanded) for e in rep.not_expanded if e.not_expanded])
+    unmatched = [p for p in members if p not in hit]
+    for pattern in unmatched:
+        hint = ""
+        if not recursive and any(
+            m.name.casefold().endswith((".cab", ".msu")) for u in cf.units for m in u.members
+        ):
+            hint = "; members of cabinets inside this file are only searched with -r"
+        click.echo(f"msuinspect: error: {file}: -m {pattern!r} matched no member{hint}", err=True)
+    nothing = bool(members) and rep.selected == 0
+    bad = rep.failed or rep.not_expanded or nothing
+    sys.exit(EXIT_FAILED if bad else EXIT_OK)
 
 
 @main.command("decoders")
@@ -447,6 +415,11 @@ def decoders_cmd() -> None:
         kinds = ", ".join(k.name for k in sorted(c.kinds))
         click.echo(f"{c.key:<11} {c.description}  [{kinds}]")
 
+
+main.add_command(inspect_cmd)
+add_status(host)
+main.add_command(host)
+main.add_command(plan)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -114,6 +114,18 @@ class UpdateFact:
     restart: bool | None = None
     bootstrap: bool = False  #: a SHA-2 bootstrap package (R20)
     note: str | None = None
+    #: where ``supersedes`` comes from (e.g. the cumulative-rollup convention) and how sure
+    supersedes_source: tuple[str, ...] = ()
+    supersedes_confidence: Confidence | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RollupGap:
+    """A month whose monthly rollup no source names (between known rollups)."""
+
+    month: PartialDate
+    reason: str
+    source: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +163,7 @@ class KnowledgeBase:
     updates: Mapping[str, UpdateFact]
     esu_years: tuple[EsuYear, ...]
     roots: tuple[RootFact, ...]
+    rollup_gaps: tuple[RollupGap, ...] = ()
 
     def get(self, kb: str | None) -> UpdateFact | None:
         return self.updates.get(normalise_kb(kb)) if kb else None
@@ -158,7 +171,7 @@ class KnowledgeBase:
     def of_kind(self, *kinds: UpdateKind) -> list[UpdateFact]:
         """Entries of these kinds, oldest first (unknown dates last)."""
         found = [u for u in self.updates.values() if u.kind in kinds]
-        return sorted(found, key=lambda u: (u.date is None, u.date or PartialDate(1, 1)))
+        return sorted(found, key=_date_order)
 
     def threshold(self, name: str) -> Threshold:
         return self.thresholds[name]
@@ -175,6 +188,12 @@ class KnowledgeBase:
 
     def root_by_sha1(self, sha1: str) -> RootFact | None:
         return next((r for r in self.roots if r.sha1 == sha1.lower()), None)
+
+
+def _date_order(u: UpdateFact) -> tuple[bool, int, int, int]:
+    """Oldest first, unknown last; a month-only date sorts before the days of its month."""
+    d = u.date
+    return (d is None, d.year if d else 0, d.month if d else 0, (d.day or 0) if d else 0)
 
 
 def normalise_kb(kb: str) -> str:
@@ -213,6 +232,10 @@ def _build(doc: Mapping[str, Any]) -> KnowledgeBase:
             restart=u.get("restart"),
             bootstrap=bool(u.get("bootstrap", False)),
             note=u.get("note"),
+            supersedes_source=tuple(u.get("supersedes_source", ())),
+            supersedes_confidence=(
+                Confidence(u["supersedes_confidence"]) if "supersedes_confidence" in u else None
+            ),
         )
     years = []
     for y in doc["esu_year"]:
@@ -241,6 +264,10 @@ def _build(doc: Mapping[str, Any]) -> KnowledgeBase:
         )
         for r in doc["root"]
     )
+    gaps = tuple(
+        RollupGap(PartialDate.parse(g["month"]), g["reason"], tuple(g["source"]))
+        for g in doc.get("rollup_gap", ())
+    )
     return KnowledgeBase(
         schema_version=doc["schema_version"],
         data_version=doc["data_version"],
@@ -249,6 +276,7 @@ def _build(doc: Mapping[str, Any]) -> KnowledgeBase:
         updates=updates,
         esu_years=tuple(years),
         roots=roots,
+        rollup_gaps=gaps,
     )
 
 

@@ -27,6 +27,7 @@ ROOT_IDS = ("root-authority", "2001", "2010", "2011")
 THRESHOLDS = ("sha2_required_from", "esu_after", "esu_ssu_from", "premium_assurance_after")
 
 _DATE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?$")
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 _DAY = re.compile(r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
 _KB = re.compile(r"^KB\d{6,7}$")
 _VERSION = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
@@ -47,6 +48,8 @@ _UPDATE_KEYS = {
     "build": False,
     "arch": False,
     "supersedes": False,
+    "supersedes_source": False,
+    "supersedes_confidence": False,
     "restart": False,
     "bootstrap": False,
     "note": False,
@@ -62,6 +65,7 @@ _ESU_KEYS = {
     "azure_only": False,
     "note": False,
 }
+_GAP_KEYS = {"month": True, "reason": True, "source": True}
 _ROOT_KEYS = {
     "id": True,
     "name": True,
@@ -101,6 +105,20 @@ def _sources(where: str, value: Any, known: set[str], out: list[str]) -> None:
 def _confidence(where: str, value: Any, out: list[str]) -> None:
     if value not in CONFIDENCES:
         out.append(f"{where}: confidence {value!r} is not one of {', '.join(CONFIDENCES)}")
+
+
+def _supersedence(where: str, u: Mapping[str, Any], known: set[str], out: list[str]) -> None:
+    """``supersedes`` needs its own source and confidence (often a convention, not a fact)."""
+    has = "supersedes" in u
+    for key in ("supersedes_source", "supersedes_confidence"):
+        if has and key not in u:
+            out.append(f"{where}: supersedes without {key!r}")
+        if key in u and not has:
+            out.append(f"{where}: {key!r} without supersedes")
+    if "supersedes_source" in u:
+        _sources(f"{where}.supersedes", u["supersedes_source"], known, out)
+    if "supersedes_confidence" in u:
+        _confidence(f"{where}.supersedes", u["supersedes_confidence"], out)
 
 
 def check(doc: Mapping[str, Any]) -> list[str]:
@@ -184,6 +202,34 @@ def check(doc: Mapping[str, Any]) -> list[str]:
                     out.append(f"update[{i}] {u.get('kb')}.supersedes: {s!r} is not an entry")
             if "supersedes" in u and not isinstance(u["supersedes"], list):
                 out.append(f"update[{i}] {u.get('kb')}.supersedes: expected a list")
+            _supersedence(f"update[{i}] {u.get('kb')}", u, known, out)
+
+    gaps = doc.get("rollup_gap", [])
+    if not isinstance(gaps, list):
+        out.append("rollup_gap: expected an array of tables")
+        gaps = []
+    gap_months: set[str] = set()
+    for i, g in enumerate(gaps):
+        where = f"rollup_gap[{i}]"
+        if not isinstance(g, dict):
+            out.append(f"{where}: expected a table")
+            continue
+        _keys(where, g, _GAP_KEYS, out)
+        _str(f"{where}.month", g.get("month"), _MONTH, out)
+        _str(f"{where}.reason", g.get("reason"), None, out)
+        _sources(where, g.get("source"), known, out)
+        month = g.get("month")
+        if isinstance(month, str):
+            if month in gap_months:
+                out.append(f"{where}: duplicate month {month}")
+            gap_months.add(month)
+            for u in updates:
+                if (
+                    isinstance(u, dict)
+                    and u.get("kind") == "monthly-rollup"
+                    and str(u.get("date", "")).startswith(month)
+                ):
+                    out.append(f"{where}: {month} has a monthly rollup ({u.get('kb')})")
 
     years = doc.get("esu_year")
     if not isinstance(years, list) or not years:
@@ -238,6 +284,7 @@ def check(doc: Mapping[str, Any]) -> list[str]:
             "update",
             "esu_year",
             "root",
+            "rollup_gap",
         ):
             out.append(f"{key}: unknown top-level key")
     return out

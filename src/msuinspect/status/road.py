@@ -461,8 +461,8 @@ def _rollup(profile: HostProfile, kbase: KnowledgeBase, pos: RollupPosition | No
                 notes=(cumulative, *other),
             )
         text = (
-            f"{head}; {pos.months_behind} months of rollups behind the last known {last}; "
-            f"the knowledge base names {len(pos.known_missing)} of them"
+            f"{head}; {len(pos.known_missing)} later monthly rollup(s) up to the last "
+            f"known {last}, {pos.months_behind} months later"
         )
         state = StepState.MISSING if profile.installed_complete else StepState.UNKNOWN
         if not profile.installed_complete:

@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from msuinspect.authenticode.algorithms import Strength
+from msuinspect.authenticode.algorithms import Strength, new_hash
 from msuinspect.authenticode.cab_digest import cab_hash_plan
 from msuinspect.authenticode.pe import WIN_CERT_TYPE_PKCS_SIGNED_DATA, parse_pe
 from msuinspect.authenticode.ranges import WHOLE_FILE, HashPlan, hash_file
@@ -33,6 +33,7 @@ from msuinspect.cms.der import DerError
 from msuinspect.cms.signed_data import SignedDataView, parse_signed_data
 from msuinspect.errors import InputError, MsuInspectError
 from msuinspect.findings import Finding, Severity
+from msuinspect.limits import Limits
 from msuinspect.source import ByteSource, FileSource
 
 LAYER = "authenticode"
@@ -75,6 +76,9 @@ class FileReport:
     error: MsuInspectError | None = None
     #: for PE files, the SIP-style digests catalogs use (PE Authenticode hash)
     authenticode_digests: dict[str, str] = field(default_factory=dict)
+    #: a PKCS#7 file's parsed SignedData, so that a catalog parser can reuse it instead of
+    #: parsing the file again; not part of the report (the package walk drops it)
+    signed_data: SignedDataView | None = field(default=None, repr=False, compare=False)
 
     @property
     def all_findings(self) -> list[Finding]:
@@ -145,8 +149,15 @@ def inspect_source(
     *,
     as_of: _dt.datetime | None = None,
     file_hashes: bool = True,
+    cabinet: Cabinet | None = None,
+    limits: Limits | None = None,
 ) -> FileReport:
-    """Inspect the signatures of a file, an in-memory blob or a cabinet member."""
+    """Inspect the signatures of a file, an in-memory blob or a cabinet member.
+
+    ``cabinet`` is the cabinet at offset 0 of ``source`` when the caller has opened it
+    already (the package walk does), so its header is not parsed twice; otherwise a
+    cabinet is opened here with ``limits`` (default :class:`Limits`).
+    """
     path = source.display_name
     as_of = as_of or _dt.datetime.now(_dt.UTC)
     report = FileReport(path, FileKind.UNKNOWN, source.size)
@@ -155,7 +166,8 @@ def inspect_source(
             head = f.read(64)
         report.kind = sniff(head)
         if report.kind is FileKind.CAB:
-            _cabinet(source, report, trust, as_of, file_hashes)
+            cab = cabinet if cabinet is not None else Cabinet.open(source, limits=limits)
+            _cabinet(source, cab, report, trust, as_of, file_hashes)
         elif report.kind is FileKind.PE:
             _pe(source, report, trust, as_of, file_hashes)
         elif report.kind is FileKind.PKCS7:
@@ -191,12 +203,27 @@ def _verify_all(
     detached signature or a catalog). Malformed input that only shows during verification
     fails that signature, not the report."""
     out: list[AuthenticodeSignature] = []
+
+    def computed(alg: str) -> bytes | None:
+        if alg not in digests:
+            new_hash(alg)  # an algorithm hashlib lacks: ValueError, a finding in verify
+        return digests.get(alg)
+
     for p in parsed:
         try:
-            out.append(verify(p, digests.get, trust, as_of))
+            out.append(verify(p, computed, trust, as_of))
         except (DerError, *ASN1_ERRORS) as exc:
             out.append(failed_signature(p, f"the signature cannot be verified: {first_line(exc)}"))
     return out
+
+
+def _hashable(alg: str) -> bool:
+    """Whether hashlib can compute ``alg`` (hostile signatures name any OID)."""
+    try:
+        new_hash(alg)
+    except ValueError:
+        return False
+    return True
 
 
 def _run_hashes(
@@ -205,6 +232,7 @@ def _run_hashes(
     algorithms: list[str],
     file_hashes: bool,
 ) -> tuple[dict[str, bytes], dict[str, bytes]]:
+    algorithms = [a for a in algorithms if _hashable(a)]
     plans = {"authenticode": (plan, algorithms)} if plan is not None and algorithms else {}
     with source.open() as f:
         res = hash_file(f, source.size, plans, whole_file=("sha1", "sha256") if file_hashes else ())
@@ -225,12 +253,12 @@ def _hash_only(source: ByteSource, report: FileReport, file_hashes: bool) -> Non
 
 def _cabinet(
     source: ByteSource,
+    cab: Cabinet,
     report: FileReport,
     trust: TrustStore,
     as_of: _dt.datetime,
     file_hashes: bool,
 ) -> None:
-    cab = Cabinet.open(source)
     names = {m.name.casefold() for m in cab.members}
     if "wsusscan.cab" in names:
         report.kind = FileKind.MSU
@@ -380,6 +408,8 @@ def _pkcs7(
         _hash_only(source, report, file_hashes)
         return
     parsed, view = _parse_signed(blob, report, base)
+    if base == 0:
+        report.signed_data = view
     if view is None:
         report.kind = FileKind.UNKNOWN  # DER, but not a PKCS#7 SignedData
     elif view.content_type == oids.MS_CTL:

@@ -41,7 +41,7 @@ def find_signer_certificate(
         ias = sid.chosen
         serial = ias["serial_number"].native
         for c in certificates:
-            if c.serial_number == serial and c.issuer == ias["issuer"]:
+            if c.serial_number == serial and _same_name(c.issuer, ias["issuer"]):
                 return c
         return None
     ski = sid.chosen.native
@@ -49,6 +49,12 @@ def find_signer_certificate(
         if c.key_identifier == ski:
             return c
     return None
+
+
+def _same_name(a: x509.Name, b: x509.Name) -> bool:
+    """``a == b``; the same DER is the same name, so only different encodings need
+    asn1crypto's comparison (slow: string preparation of every attribute, every time)."""
+    return bool(a.dump() == b.dump() or a == b)
 
 
 def signed_attribute(si: cms.SignerInfo, oid: str) -> object | None:

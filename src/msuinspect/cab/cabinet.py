@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from msuinspect.cab.codecs.base import Codec, default_codecs
 from msuinspect.cab.decode import (
@@ -27,6 +27,10 @@ from msuinspect.source import ByteSource, FileSource
 
 #: signature blobs larger than this are not read into memory
 MAX_SIGNATURE_BLOB = 64 * 1024 * 1024
+
+#: debug hook: when set, called with (source name, offset) each time :meth:`Cabinet.open`
+#: parses a cabinet header, so tests can count the parses of one command (None: no cost)
+on_open: Callable[[str, int], None] | None = None
 
 
 class Cabinet(MemberStore):
@@ -127,6 +131,8 @@ class Cabinet(MemberStore):
             raise LimitExceededError(
                 f"cabinets nested deeper than {limits.max_depth} levels", path=source.display_name
             )
+        if on_open is not None:
+            on_open(source.display_name, offset)
         findings: list[Finding] = []
         try:
             with source.open() as f:

@@ -14,18 +14,20 @@ from __future__ import annotations
 import datetime as _dt
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from msuinspect.authenticode.inspect import FileKind, FileReport, inspect_source
 from msuinspect.authenticode.trust import TrustStore
-from msuinspect.cab.container import open_cabinet_file
+from msuinspect.cab.cabinet import Cabinet
+from msuinspect.cab.container import CabinetFile, open_cabinet_file
 from msuinspect.cab.nested import MemberSource, looks_like_cabinet, open_nested
 from msuinspect.cab.store import MemberStore
 from msuinspect.cab.tree import MemberNode, scan
+from msuinspect.cms.signed_data import SignedDataView
 from msuinspect.errors import MsuInspectError
 from msuinspect.findings import Finding, Severity
 from msuinspect.limits import Limits
-from msuinspect.package.catalog import parse_catalog
+from msuinspect.package.catalog import Catalog, parse_catalog
 from msuinspect.package.cix import ContainerIndex, parse_cix
 from msuinspect.package.coverage import apply_coverage
 from msuinspect.package.kinds import NOT_ANALYSED, NodeKind, cabinet_kind, sniff
@@ -69,11 +71,21 @@ class PackageReport:
         return [*self.findings, *self.root.all_findings()]
 
 
+#: a member's content: (SHA-256, size)
+_Content = tuple[str, int]
+
+
 class _Context:
     def __init__(self, trust: TrustStore, as_of: _dt.datetime, limits: Limits) -> None:
         self.trust = trust
         self.as_of = as_of
         self.limits = limits
+        # Members with the same bytes get the same signature report and catalog, whatever
+        # their path: computed once per file. Microsoft cabinets repeat files (the same DLL
+        # under several names, the same catalog in several copies of a payload).
+        self.reports: dict[_Content, FileReport] = {}
+        #: a parsed catalog and its findings as the parser made them (before paths are set)
+        self.catalogs: dict[_Content, tuple[Catalog, tuple[Finding, ...]]] = {}
 
 
 def analyse_file(
@@ -101,7 +113,21 @@ def analyse_source(
         head = f.read(_HEAD)
     kind = sniff(head, name)
     root = PackageNode(source.display_name, name, kind, source.size)
-    report = inspect_source(source, trust, as_of=ctx.as_of)
+    # a cabinet is opened (its header parsed) once: the signature check gets the cabinet
+    # at offset 0 that the walk below goes through
+    cf: CabinetFile | None = None
+    cf_error: MsuInspectError | None = None
+    first: Cabinet | None = None
+    if kind is NodeKind.CABINET:
+        try:
+            cf = open_cabinet_file(source, limits=ctx.limits)
+        except MsuInspectError as exc:
+            cf_error = exc
+        else:
+            first = next(
+                (c for c in cf.cabinets if c.source is source and c.layout.base == 0), None
+            )
+    report = inspect_source(source, trust, as_of=ctx.as_of, cabinet=first, limits=ctx.limits)
     if kind in _EXAMINED and source.size <= ctx.limits.max_in_memory:
         with source.open() as f:
             data = f.read()
@@ -110,7 +136,9 @@ def analyse_source(
         _take_report(root, report)
     if kind is NodeKind.CABINET and report.error is None:
         try:
-            cf = open_cabinet_file(source, limits=ctx.limits)
+            if cf_error is not None:
+                raise cf_error
+            assert cf is not None
             if cf.units:
                 root.kind = cabinet_kind([m.name for m in cf.units[0].members])
             for unit in cf.units:
@@ -183,7 +211,8 @@ def _walk(store: MemberStore, container: PackageNode, ctx: _Context) -> None:
             expanded.add(mn.path)
             _nested(store, mn, node, ctx, data)
         else:
-            _examine(node, data, ctx, member_names)
+            content = (mn.sha256, len(data)) if mn.sha256 is not None else None
+            _examine(node, data, ctx, member_names, content=content)
 
     tree = scan(
         store,
@@ -224,13 +253,32 @@ def _nested(
 ) -> None:
     """Verify and walk a nested cabinet: from ``data`` when the scan kept its bytes, else
     from a replayed stream of the parent's folder."""
-    source = MemberSource(store, mn.member) if data is None else BytesSource(data, mn.path)
-    report = inspect_source(source, ctx.trust, as_of=ctx.as_of, file_hashes=False)
-    _take_report(node, report)
+    child: Cabinet | None = None
+    error: MsuInspectError | None = None
     try:
         child = open_nested(store, mn.member, data)
     except MsuInspectError as exc:
-        node.findings.append(_error_finding(node.path, exc))
+        error = exc
+    # the signature check reads the cabinet just opened (one header parse per cabinet)
+    source: ByteSource
+    if child is not None:
+        source = child.source
+    elif data is None:
+        source = MemberSource(store, mn.member)
+    else:
+        source = BytesSource(data, mn.path)
+    report = inspect_source(
+        source,
+        ctx.trust,
+        as_of=ctx.as_of,
+        file_hashes=False,
+        cabinet=child,
+        limits=ctx.limits,
+    )
+    _take_report(node, report)
+    if child is None:
+        assert error is not None
+        node.findings.append(_error_finding(node.path, error))
         return
     node.kind = cabinet_kind([m.name for m in child.members])
     if node.kind is NodeKind.WSUS_METADATA:
@@ -264,18 +312,22 @@ def _examine(
     ctx: _Context,
     siblings: list[str] | None = None,
     report: FileReport | None = None,
+    content: _Content | None = None,
 ) -> None:
-    """Parse or verify one member held in memory, or a top-level file with its ``report``."""
+    """Parse or verify one member held in memory, or a top-level file with its ``report``.
+
+    ``content`` (the member's SHA-256 and size) lets members with the same bytes share one
+    signature check and one catalog parse."""
     kind = node.kind
     try:
         if report is None and kind in (NodeKind.PE, NodeKind.PKCS7):
-            report = inspect_source(
-                BytesSource(data, node.path), ctx.trust, as_of=ctx.as_of, file_hashes=False
-            )
+            report = _signature_report(node, data, ctx, content)
+        view = None
         if report is not None:
             _take_report(node, report)
+            view, report.signed_data = report.signed_data, None
         if node.kind is NodeKind.CATALOG:
-            node.parsed = parse_catalog(data)
+            node.parsed = _catalog(data, view, ctx, content)
             node.findings.extend(node.parsed.findings)
         elif kind in (NodeKind.PE, NodeKind.PKCS7):
             pass  # verified above
@@ -300,6 +352,55 @@ def _examine(
     for fi in node.findings:
         if fi.path is None:
             object.__setattr__(fi, "path", node.path)
+
+
+def _signature_report(
+    node: PackageNode, data: bytes, ctx: _Context, content: _Content | None
+) -> FileReport:
+    """The signature report of a member, computed once per distinct content."""
+    known = ctx.reports.get(content) if content is not None else None
+    if known is not None:
+        return _moved(known, node.path)
+    report = inspect_source(
+        BytesSource(data, node.path), ctx.trust, as_of=ctx.as_of, file_hashes=False
+    )
+    if content is not None and report.error is None:
+        ctx.reports[content] = report
+    return report
+
+
+def _moved(report: FileReport, path: str) -> FileReport:
+    """A copy of ``report`` for the same bytes at ``path``: the findings that name the
+    report's path name ``path``."""
+    old = report.path
+
+    def at(fi: Finding) -> Finding:
+        return replace(fi, path=path) if fi.path == old else fi
+
+    return replace(
+        report,
+        path=path,
+        signatures=[
+            replace(sig, findings=[at(fi) for fi in sig.findings]) for sig in report.signatures
+        ],
+        findings=[at(fi) for fi in report.findings],
+        authenticode_digests=dict(report.authenticode_digests),
+        signed_data=None,
+    )
+
+
+def _catalog(
+    data: bytes, view: SignedDataView | None, ctx: _Context, content: _Content | None
+) -> Catalog:
+    """The parsed catalog, once per distinct content; each node gets its own findings."""
+    known = ctx.catalogs.get(content) if content is not None else None
+    if known is not None:
+        catalog, pristine = known
+        return replace(catalog, findings=tuple(replace(fi) for fi in pristine))
+    catalog = parse_catalog(data, view=view)
+    if content is not None:
+        ctx.catalogs[content] = (catalog, tuple(replace(fi) for fi in catalog.findings))
+    return catalog
 
 
 def _apply_cix(container: PackageNode) -> None:

@@ -44,7 +44,7 @@ from msuinspect.cms.oids import (
     SPC_LINK,
     SPC_PE_IMAGE_DATA,
 )
-from msuinspect.cms.signed_data import parse_signed_data
+from msuinspect.cms.signed_data import SignedDataView, parse_signed_data
 from msuinspect.errors import FormatError, MsuInspectError
 from msuinspect.findings import Finding, Severity
 
@@ -803,16 +803,21 @@ def _extensions(buf: bytes, tlv: _Tlv, sink: _Sink) -> dict[str, str]:
     return attrs
 
 
-def parse_catalog(blob: bytes, *, max_members: int = MAX_MEMBERS) -> Catalog:
+def parse_catalog(
+    blob: bytes, *, max_members: int = MAX_MEMBERS, view: SignedDataView | None = None
+) -> Catalog:
     """Parse a catalog (or another CTL such as ``authroot.stl``).
 
-    Raises :class:`CatalogFormatError` when ``blob`` is not a PKCS#7 SignedData carrying a
-    certificate trust list; oddities inside the CTL become findings.
+    ``view``, when given, is ``parse_signed_data(blob)`` already done by the caller (the
+    signature check parses the same bytes). Raises :class:`CatalogFormatError` when
+    ``blob`` is not a PKCS#7 SignedData carrying a certificate trust list; oddities inside
+    the CTL become findings.
     """
-    try:
-        view = parse_signed_data(bytes(blob))
-    except MsuInspectError as exc:
-        raise CatalogFormatError(f"not a catalog: {exc.message}", offset=exc.offset) from exc
+    if view is None:
+        try:
+            view = parse_signed_data(bytes(blob))
+        except MsuInspectError as exc:
+            raise CatalogFormatError(f"not a catalog: {exc.message}", offset=exc.offset) from exc
     if view.content_type != MS_CTL:
         raise CatalogFormatError(
             f"not a catalog: the signed content type is {view.content_type}, not {MS_CTL} (CTL)"

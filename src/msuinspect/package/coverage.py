@@ -14,6 +14,7 @@ of Windows 6.x packages carry no names for most members, so an unlisted member i
 
 from __future__ import annotations
 
+from msuinspect.authenticode.algorithms import canonical
 from msuinspect.findings import Finding, Severity
 from msuinspect.package.catalog import Catalog, CatalogMember, SipKind
 from msuinspect.package.kinds import NodeKind
@@ -50,6 +51,7 @@ def apply_coverage(container: PackageNode) -> list[Finding]:
     if not catalogs:
         return findings
     valid = {id(cat): _catalog_valid(cat) for cat in catalogs}  # paths may repeat
+    index = _Index(catalogs)
     matched: set[tuple[str, int]] = set()
     for node in container.children:
         if node.kind in _NOT_COVERABLE:
@@ -64,7 +66,7 @@ def apply_coverage(container: PackageNode) -> list[Finding]:
                 CoverageStatus.UNREADABLE, detail="the member could not be decoded"
             )
             continue
-        node.coverage = _cover(node, catalogs, valid, matched)
+        node.coverage = _cover(node, catalogs, index, valid, matched)
         if node.coverage.status is CoverageStatus.NOT_COVERED and node.kind is (
             NodeKind.MANIFEST_COMPRESSED
         ):
@@ -138,9 +140,51 @@ def _mismatch(cat: PackageNode, m: CatalogMember, valid: dict[int, bool], detail
     )
 
 
+class _Index:
+    """The members of every catalog of a cabinet by digest and by file name, built once, so
+    matching a member costs a few lookups instead of a pass over every catalog.
+
+    Entries keep catalog order (and member order within a catalog), which is what decides
+    between several matches: see :func:`_cover`.
+    """
+
+    def __init__(self, catalogs: list[PackageNode]) -> None:
+        #: (algorithm, digest) -> (catalog position, its members with that digest, in order)
+        self.by_digest: dict[tuple[str, bytes], list[tuple[int, list[CatalogMember]]]] = {}
+        #: normalised file name -> (catalog position, member position, the first such member)
+        self.by_name: dict[str, list[tuple[int, int, CatalogMember]]] = {}
+        for pos, cat in enumerate(catalogs):
+            catalog: Catalog = cat.parsed
+            digests: dict[tuple[str, bytes], list[CatalogMember]] = {}
+            names: dict[str, tuple[int, CatalogMember]] = {}
+            for mpos, m in enumerate(catalog.members):
+                if m.digest is not None and m.digest_algorithm is not None:
+                    digests.setdefault((m.digest_algorithm, m.digest), []).append(m)
+                if m.file_name:
+                    names.setdefault(_norm(m.file_name), (mpos, m))
+            for key, members in digests.items():
+                self.by_digest.setdefault(key, []).append((pos, members))
+            for fn, (mpos, m) in names.items():
+                self.by_name.setdefault(fn, []).append((pos, mpos, m))
+
+    def first_by_name(self, name: str) -> tuple[int, CatalogMember] | None:
+        """The first catalog listing a file called ``name`` (its full name, or its last
+        component for names without a folder), with its first such member."""
+        want = _norm(name)
+        base = want.rsplit("\\", 1)[-1]
+        found = [*self.by_name.get(want, ())]
+        if base != want:
+            found += self.by_name.get(base, ())
+        if not found:
+            return None
+        pos, _mpos, m = min(found, key=lambda e: (e[0], e[1]))
+        return pos, m
+
+
 def _cover(
     node: PackageNode,
     catalogs: list[PackageNode],
+    index: _Index,
     valid: dict[int, bool],
     matched: set[tuple[str, int]],
 ) -> Coverage:
@@ -150,44 +194,33 @@ def _cover(
     for alg, flat in (("sha1", node.sha1), ("sha256", node.sha256)):
         if flat:
             candidates.append(("flat", alg, bytes.fromhex(flat)))
+    # every (catalog, candidate) pair with hits, in catalog order then candidate order
+    pairs: list[tuple[int, int, str, str, list[CatalogMember]]] = []
+    for cpos, (kind, alg, digest) in enumerate(candidates):
+        for pos, hits in index.by_digest.get((canonical(alg.lower()), digest), ()):
+            pairs.append((pos, cpos, kind, alg, hits))
+    pairs.sort(key=lambda p: (p[0], p[1]))
     best: Coverage | None = None
-    for cat in catalogs:
-        catalog: Catalog = cat.parsed
-        for kind, alg, digest in candidates:
-            hits = catalog.find_digest(alg, digest)
-            if not hits:
-                continue
-            for h in hits:  # every catalog listing this file, not only the first
-                matched.add((cat.path, h.index))
-            ok = valid[id(cat)]
-            cov = Coverage(CoverageStatus.COVERED, cat.path, hits[0].index, alg, kind, ok)
-            if best is None or (ok and not best.catalog_valid):
-                best = cov
+    for pos, _cpos, kind, alg, hits in pairs:
+        cat = catalogs[pos]
+        for h in hits:  # every catalog listing this file, not only the first
+            matched.add((cat.path, h.index))
+        ok = valid[id(cat)]
+        cov = Coverage(CoverageStatus.COVERED, cat.path, hits[0].index, alg, kind, ok)
+        if best is None or (ok and not best.catalog_valid):
+            best = cov
     if best is not None:
         return best
     # listed by name with another hash: direct evidence only from a catalog that verifies
-    for cat in catalogs:
-        for m in _by_name(cat.parsed, node.name):
-            if valid[id(cat)]:
-                return _mismatch(
-                    cat, m, valid, f"the catalog lists {m.file_name!r} with {_listed(m)}"
-                )
-            return Coverage(
-                CoverageStatus.NOT_COVERED,
-                detail=f"listed by name in {cat.name}, whose signature does not verify, with "
-                f"another hash ({_listed(m)})",
-            )
+    named = index.first_by_name(node.name)
+    if named is not None:
+        pos, m = named
+        cat = catalogs[pos]
+        if valid[id(cat)]:
+            return _mismatch(cat, m, valid, f"the catalog lists {m.file_name!r} with {_listed(m)}")
+        return Coverage(
+            CoverageStatus.NOT_COVERED,
+            detail=f"listed by name in {cat.name}, whose signature does not verify, with "
+            f"another hash ({_listed(m)})",
+        )
     return Coverage(CoverageStatus.NOT_COVERED)
-
-
-def _by_name(catalog: Catalog, name: str) -> list[CatalogMember]:
-    want = _norm(name)
-    base = want.rsplit("\\", 1)[-1]
-    out = []
-    for m in catalog.members:
-        if not m.file_name:
-            continue
-        fn = _norm(m.file_name)
-        if fn == want or (("\\" not in fn) and fn == base):
-            out.append(m)
-    return out

@@ -178,7 +178,7 @@ def inspect_cmd(
     def emit(record: dict[str, Any]) -> None:
         if as_jsonl:
             click.echo(json.dumps(record))
-        else:
+        elif as_json:
             records.append(record)
 
     def failed(path: str, exc: MsuInspectError) -> None:
@@ -211,7 +211,8 @@ def inspect_cmd(
             failed(path, report.error)
             continue
         rep, pkg, outcome = report.file, report.package, report.outcome
-        emit(inspect_json.report_dict(report, host))
+        if not text:  # the JSON object of a big package is large: build it only when asked
+            emit(inspect_json.report_dict(report, host))
         status.add(outcome.outcome)
         if outcome.outcome is Outcome.ERROR:
             if rep.error is not None:

@@ -358,7 +358,7 @@ def summarise(root: PackageNode) -> PackageSummary:
         if nt in PRODUCTS:
             src.setdefault("component versions", nt)
     versions = set(src.values())
-    if versions and (s.is_update_package or root.kind is NodeKind.CATALOG):
+    if versions and s.is_update_package:
         # signed content first; OSAttr lists every version the catalog is valid for, so it
         # only has to include the target
         primary = (

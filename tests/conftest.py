@@ -77,7 +77,10 @@ def corpus() -> Path:
 
 
 def require_tool(name: str) -> str:
-    """Path of an external oracle, or skip (fail under MSUINSPECT_REQUIRE_ORACLES=1)."""
+    """Path of an external oracle, or skip (fail under MSUINSPECT_REQUIRE_ORACLES=1).
+    ``MSUINSPECT_NO_ORACLES=1`` (``make test-fast``) skips every oracle test."""
+    if os.environ.get("MSUINSPECT_NO_ORACLES") == "1":
+        pytest.skip("oracles disabled (MSUINSPECT_NO_ORACLES=1)")
     path = shutil.which(name)
     if path is None:
         msg = f"oracle tool {name!r} is not installed"

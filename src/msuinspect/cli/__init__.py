@@ -20,7 +20,8 @@ from typing import Any, TypeVar
 import click
 
 from msuinspect import __version__
-from msuinspect.cab.codecs.base import Codec, codecs_by_key, default_codecs
+from msuinspect.cab.codecs.base import Codec
+from msuinspect.cab.codecs.registry import codecs_by_key, default_codecs
 from msuinspect.cab.container import open_cabinet_file
 from msuinspect.cab.extract import ExtractReport, OutputFolder, extract
 from msuinspect.cab.tree import ContainerNode, scan
@@ -35,6 +36,8 @@ from msuinspect.cli.common import (
 from msuinspect.cli.host import host
 from msuinspect.cli.inspect_cmd import inspect_cmd
 from msuinspect.cli.plan import plan
+from msuinspect.cli.scan_cmd import cache as cache_group
+from msuinspect.cli.scan_cmd import scan as scan_cmd
 from msuinspect.cli.status_cmd import add_status
 from msuinspect.errors import MsuInspectError
 from msuinspect.limits import MAX_SAFE_DEPTH, Limits
@@ -420,6 +423,8 @@ main.add_command(inspect_cmd)
 add_status(host)
 main.add_command(host)
 main.add_command(plan)
+main.add_command(scan_cmd)
+main.add_command(cache_group)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

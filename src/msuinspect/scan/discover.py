@@ -1,0 +1,136 @@
+"""The files of a scan: folders walked without following links, update files told by content.
+
+A folder is walked depth first in a stable order (a folder's files by case-folded name, then
+its subfolders the same way), with an explicit stack. A symbolic link met inside a folder is
+never followed, and is reported as a :class:`Note`; so is a folder that cannot be listed. A
+regular file is kept when its first bytes look like something ``inspect`` reads (``MSCF``: a
+cabinet or MSU; ``MZ``: a PE file; ``0x30``: a DER SEQUENCE, i.e. a catalog or PKCS#7 file),
+or always with ``all_files``. A path named on the command line is always kept (a missing one
+too, so its error is reported) and, being the user's choice, may itself be a link.
+
+Files are opened read-only and only their first bytes are read; nothing is written.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+
+#: first bytes of the files a scan inspects
+UPDATE_MAGICS: tuple[bytes, ...] = (b"MSCF", b"MZ", b"\x30")
+_SNIFF = 4
+
+
+class NoteKind(StrEnum):
+    SYMLINK_SKIPPED = "symlink-skipped"
+    UNLISTABLE = "unlistable"
+    NOT_REGULAR = "not-regular"
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """Something the walk did not take, said once."""
+
+    kind: NoteKind
+    path: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A file to inspect, with what ``stat`` said when it was found (the cache's quick key);
+    ``size`` is -1 when the file could not be stat'ed (its error is reported by the scan)."""
+
+    path: str
+    size: int = -1
+    mtime_ns: int = 0
+    ctime_ns: int = 0
+    inode: int = 0
+    device: int = 0
+
+    @classmethod
+    def from_stat(cls, path: str, st: os.stat_result) -> Candidate:
+        return cls(path, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+
+
+def looks_like_update(path: str) -> bool:
+    """Whether the file's first bytes are those of a cabinet, PE or DER file."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0))
+    except OSError:
+        return True  # let the inspection report why it cannot be read
+    try:
+        head = os.read(fd, _SNIFF)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+    return head.startswith(UPDATE_MAGICS)
+
+
+def discover(
+    paths: Iterable[str],
+    *,
+    all_files: bool = False,
+    on_note: Callable[[Note], None] | None = None,
+    on_skip: Callable[[str], None] | None = None,
+) -> Iterator[Candidate]:
+    """Yield every file to inspect, in order: named files as given, folders expanded.
+
+    ``on_note`` hears of links not followed and folders not listed; ``on_skip`` of each file
+    left out because its content is not an update file (quietly, by default)."""
+    for path in paths:
+        try:
+            st = os.stat(path)
+        except OSError:
+            yield Candidate(path)
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            yield from _walk(path, all_files, on_note, on_skip)
+        else:
+            yield Candidate.from_stat(path, st)
+
+
+def _walk(
+    top: str,
+    all_files: bool,
+    on_note: Callable[[Note], None] | None,
+    on_skip: Callable[[str], None] | None,
+) -> Iterator[Candidate]:
+    def note(kind: NoteKind, path: str, detail: str) -> None:
+        if on_note is not None:
+            on_note(Note(kind, path, detail))
+
+    stack: list[str] = [top]
+    while stack:
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: (e.name.casefold(), e.name))
+        except OSError as exc:
+            note(NoteKind.UNLISTABLE, folder, f"cannot list folder: {exc.strerror}")
+            continue
+        subfolders: list[str] = []
+        for entry in entries:
+            try:
+                if entry.is_symlink():
+                    try:
+                        target = os.readlink(entry.path)
+                    except OSError:
+                        target = "?"
+                    note(NoteKind.SYMLINK_SKIPPED, entry.path, f"symbolic link to {target}")
+                elif entry.is_dir(follow_symlinks=False):
+                    subfolders.append(entry.path)
+                elif entry.is_file(follow_symlinks=False):
+                    if all_files or looks_like_update(entry.path):
+                        yield Candidate.from_stat(entry.path, entry.stat(follow_symlinks=False))
+                    elif on_skip is not None:
+                        on_skip(entry.path)
+                else:
+                    note(NoteKind.NOT_REGULAR, entry.path, "not a regular file")
+            except OSError as exc:
+                note(NoteKind.UNLISTABLE, entry.path, f"cannot read: {exc.strerror}")
+        stack.extend(reversed(subfolders))

@@ -1,6 +1,8 @@
 # msuinspect — the two set-up commands of the README:
 #   make demo   inspect the bundled sample packages (installs what it needs)
 #   make test   lint, type-check and run the whole test suite (installs what it needs)
+# CI (.ci/run) also runs `make fuzz`: every fuzz target for FUZZ_SECONDS in all (wall clock,
+# two at a time); `make fuzz-release` is the longer run before a release (docs/security.md).
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -8,7 +10,11 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SAMPLES := tests/fixtures/sample/Windows6.0-KB9999901-x64.msu tests/fixtures/sample/Windows6.0-KB9999902-x64.msu
 
-.PHONY: demo test lint typecheck pytest system-deps venv bench fixtures clean
+FUZZ_SECONDS ?= 240
+FUZZ_RELEASE_SECONDS ?= 1500
+FUZZ_RELEASE_OUT ?= $(or $(TMPDIR),/tmp)/msuinspect-fuzz-release
+
+.PHONY: demo test lint typecheck pytest system-deps venv bench fixtures clean fuzz fuzz-release
 
 demo: system-deps venv
 	$(BIN)/msuinspect list --recursive $(SAMPLES)
@@ -34,8 +40,15 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e '.[dev,dask]'
 	@touch $(STAMP)
+
+fuzz: system-deps venv
+	$(BIN)/python -m tests.fuzz.run --seconds $(FUZZ_SECONDS)
+
+fuzz-release: system-deps venv
+	$(BIN)/python -m tests.fuzz.run --seconds $(FUZZ_RELEASE_SECONDS) --out $(FUZZ_RELEASE_OUT) \
+		--report $(FUZZ_RELEASE_OUT)/report.json
 
 bench: system-deps venv
 	$(BIN)/python bench/bench_cab.py

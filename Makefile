@@ -1,5 +1,6 @@
 # msuinspect — the two set-up commands of the README:
-#   make demo   inspect the bundled sample packages (installs what it needs)
+#   make demo   inspect the bundled sample packages, judge them for a bare 2008 SP2 host,
+#               plan their order and show a host's status (installs what it needs)
 #   make test   lint, type-check and run the whole test suite (installs what it needs)
 # CI (.ci/run) also runs `make fuzz`: every fuzz target for FUZZ_SECONDS in all (wall clock,
 # two at a time); `make fuzz-release` is the longer run before a release (docs/security.md).
@@ -19,6 +20,12 @@ FUZZ_RELEASE_OUT ?= $(or $(TMPDIR),/tmp)/msuinspect-fuzz-release
 demo: system-deps venv
 	$(BIN)/msuinspect list --recursive $(SAMPLES)
 	$(BIN)/msuinspect inspect --trust-root tests/fixtures/pki/root_ca.pem $(SAMPLES)
+	$(BIN)/msuinspect inspect --trust-root tests/fixtures/pki/root_ca.pem \
+		--host preset:2008sp2-rtm-x64 tests/fixtures/verdict/Windows6.0-KB4507452-x64.msu
+	$(BIN)/msuinspect plan tests/fixtures/verdict --host preset:2008sp2-rtm-x64 \
+		--trust-root tests/fixtures/pki/root_ca.pem
+	$(BIN)/msuinspect host status tests/fixtures/host/systeminfo-de-6002-ssu.txt \
+		tests/fixtures/host/certutil-root-inbox.txt
 
 test: system-deps venv lint typecheck pytest
 

@@ -388,7 +388,13 @@ def cache() -> None:
     """The scan result cache: where it is, how full, and emptying it."""
 
 
-@cache.command("stats")
+_CACHE_EXIT_HELP = (
+    "\b\nExit status:\n  0   done\n  1   the cache cannot be read or written\n"
+    "  2   usage error\n  70  internal error (a bug)"
+)
+
+
+@cache.command("stats", epilog=_CACHE_EXIT_HELP)
 @click.option("--cache", "cache_path", type=click.Path(dir_okay=False), help="cache database")
 def cache_stats(cache_path: str | None) -> None:
     """Where the cache is and what it holds."""
@@ -408,7 +414,7 @@ def cache_stats(cache_path: str | None) -> None:
         click.echo(f"  msuinspect {version}: {n} result(s)")
 
 
-@cache.command("clear")
+@cache.command("clear", epilog=_CACHE_EXIT_HELP)
 @click.option("--cache", "cache_path", type=click.Path(dir_okay=False), help="cache database")
 def cache_clear(cache_path: str | None) -> None:
     """Remove every entry of the cache."""

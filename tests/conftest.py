@@ -10,10 +10,12 @@ which turns a missing oracle into a failure so that no oracle test can silently 
 from __future__ import annotations
 
 import csv
+import importlib
 import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -88,6 +90,21 @@ def require_tool(name: str) -> str:
             pytest.fail(msg + " (required because MSUINSPECT_REQUIRE_ORACLES=1)")
         pytest.skip(msg)
     return path
+
+
+def require_module(name: str) -> ModuleType:
+    """An oracle Python package, imported; a missing one is treated like a missing tool
+    (see :func:`require_tool`): skipped, failed under ``MSUINSPECT_REQUIRE_ORACLES=1``,
+    and skipped anyway under ``MSUINSPECT_NO_ORACLES=1``."""
+    if os.environ.get("MSUINSPECT_NO_ORACLES") == "1":
+        pytest.skip("oracles disabled (MSUINSPECT_NO_ORACLES=1)")
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        msg = f"oracle Python package {name!r} is not installed"
+        if os.environ.get("MSUINSPECT_REQUIRE_ORACLES") == "1":
+            pytest.fail(msg + " (required because MSUINSPECT_REQUIRE_ORACLES=1)")
+        pytest.skip(msg)
 
 
 def corpus_params(entries: list[CorpusEntry]) -> list[object]:

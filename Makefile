@@ -11,7 +11,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SAMPLES := tests/fixtures/sample/Windows6.0-KB9999901-x64.msu tests/fixtures/sample/Windows6.0-KB9999902-x64.msu
 
-FUZZ_SECONDS ?= 240
+FUZZ_SECONDS ?= 180
 FUZZ_RELEASE_SECONDS ?= 1500
 FUZZ_RELEASE_OUT ?= $(or $(TMPDIR),/tmp)/msuinspect-fuzz-release
 

@@ -48,7 +48,7 @@ STARTUP_IMPORTS = "import msuinspect.cli, msuinspect.cab.container"
 #: argv: FILE [DECODER ...]; exits 1 unless every member decoded to its declared size.
 DECODE_SNIPPET = """\
 import sys
-from msuinspect.cab.codecs.base import codecs_by_key
+from msuinspect.cab.codecs.registry import codecs_by_key
 from msuinspect.cab.container import open_cabinet_file
 
 n = 0
@@ -118,7 +118,7 @@ def count_stdout(argv: list[str], scratch: Path) -> tuple[int, int, str]:
 
 # ---------------------------------------------------------------------------- machine facts
 def _decoder_facts() -> dict[str, str]:
-    from msuinspect.cab.codecs.base import default_codecs
+    from msuinspect.cab.codecs.registry import default_codecs
 
     return {"decoders": "; ".join(f"{c.key}: {c.description}" for c in default_codecs())}
 

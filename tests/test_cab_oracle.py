@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from msuinspect.cab.codecs.base import codecs_by_key, default_codecs
+from msuinspect.cab.codecs.registry import codecs_by_key, default_codecs
 from msuinspect.cab.container import open_cabinet_file
 from msuinspect.cab.store import MemberStore
 

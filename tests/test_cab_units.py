@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from msuinspect.cab import Cabinet, CompressionKind, open_nested
 from msuinspect.cab.cfdata import DataBlock
 from msuinspect.cab.checksum import cfdata_checksum
-from msuinspect.cab.codecs.base import Codec, codecs_by_key, default_codecs
+from msuinspect.cab.codecs.base import Codec
+from msuinspect.cab.codecs.registry import codecs_by_key, default_codecs
 from msuinspect.cab.codecs.zlib_codec import ZlibCodec
 from msuinspect.cab.names import analyse, classify, sanitise
 from msuinspect.cab.structs import Compression

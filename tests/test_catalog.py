@@ -34,11 +34,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from msuinspect.cms.oids import CAT_MEMBERINFO2, CAT_NAMEVALUE
 from msuinspect.cms.signed_data import parse_signed_data
 from msuinspect.errors import MsuInspectError
 from msuinspect.package.catalog import (
-    CAT_MEMBERINFO2,
-    CAT_NAMEVALUE,
     SIP_GUID_FLAT,
     SIP_GUID_PE,
     Catalog,
@@ -48,6 +47,7 @@ from msuinspect.package.catalog import (
     parse_catalog,
     parse_os_attr,
 )
+from msuinspect.report.package_json import catalog_dict
 
 from conftest import FIXTURES, MANIFEST, CorpusEntry, corpus_params, require_tool
 
@@ -220,7 +220,7 @@ def test_matches_manifest(entry: CorpusEntry) -> None:
     expected_version = {"1.3.6.1.4.1.311.12.1.2": 1, "1.3.6.1.4.1.311.12.1.3": 2}
     assert cat.version == expected_version.get(cat.subject_algorithm, 0)
     assert all(f.layer == "catalog" for f in cat.findings)
-    json.dumps(cat.to_dict())
+    json.dumps(catalog_dict(cat))
 
 
 # --- facts of specific catalogs ----------------------------------------------------------
@@ -402,7 +402,7 @@ def test_fixture_catalogs(rel: str) -> None:
     assert cat.signed == bool(facts["signatures"])
     assert cat.findings == ()
     assert len(cat.members) == len(facts["members"])
-    as_json = json.loads(json.dumps(cat.to_dict()))
+    as_json = json.loads(json.dumps(catalog_dict(cat)))
     assert as_json["this_update"] == info["this_update"].replace("Z", "+00:00")
     assert sorted(m["digest"] for m in as_json["members"]) == sorted(
         fm["digest"] for fm in facts["members"]

@@ -103,7 +103,7 @@ def test_extract_writes_nothing_outside_output(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("decoder", ["libmspack", "libarchive"])
 def test_decoder_option_names_backend(decoder: str) -> None:
-    from msuinspect.cab.codecs.base import default_codecs
+    from msuinspect.cab.codecs.registry import default_codecs
 
     if decoder not in {c.key for c in default_codecs()}:
         pytest.skip(f"{decoder} not installed")

@@ -48,7 +48,8 @@ from hypothesis import strategies as st
 
 from msuinspect.cab import Cabinet, names
 from msuinspect.cab.checksum import cfdata_checksum, csum_compute
-from msuinspect.cab.codecs.base import Codec, codecs_by_key
+from msuinspect.cab.codecs.base import Codec
+from msuinspect.cab.codecs.registry import codecs_by_key
 from msuinspect.cab.container import open_cabinet_file
 from msuinspect.cab.nested import looks_like_cabinet, open_nested
 from msuinspect.cab.store import MemberStore

@@ -73,3 +73,24 @@ def test_relative_imports_are_not_used() -> None:
         tree = ast.parse(path.read_text(encoding="utf-8"))
         rel = [n.lineno for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level]
         assert rel == [], f"{path.relative_to(SRC)}: relative import at lines {rel}"
+
+
+def test_codec_modules_import_no_other_codec() -> None:
+    """The decoder backends import only the interface (``base``) and ``synthetic``; only
+    the registry imports the backends, so no codec module imports another in a circle."""
+    codecs = SRC / "cab" / "codecs"
+    shared = {"base", "synthetic"}
+    wrong = []
+    for path in sorted(codecs.glob("*.py")):
+        if path.stem in ("__init__", "registry"):
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                mod = node.module.split(".")
+                if mod[:3] == ["msuinspect", "cab", "codecs"] and len(mod) > 3:
+                    if mod[3] not in shared:
+                        wrong.append(f"{path.name} imports {node.module}")
+                elif node.module == "msuinspect.cab.codecs":
+                    wrong.append(f"{path.name} imports {node.module}")
+    assert wrong == []

@@ -114,7 +114,7 @@ def _suppress() -> contextlib.AbstractContextManager[None]:
 
 def _cab_list(data: bytes, codec_keys: tuple[str, ...] | None) -> None:
     """``list -r --hashes --json``: open, decode, hash and descend into every cabinet."""
-    from msuinspect.cab.codecs.base import codecs_by_key
+    from msuinspect.cab.codecs.registry import codecs_by_key
     from msuinspect.cab.container import open_cabinet_file
     from msuinspect.cab.tree import scan
     from msuinspect.report import cabinet_json

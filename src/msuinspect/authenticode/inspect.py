@@ -185,11 +185,9 @@ def inspect_source(
             )
     except MsuInspectError as exc:
         report.error = exc.with_path(path)
-    for fi in report.findings:
-        object.__setattr__(fi, "path", fi.path or path)
+    report.findings = [fi.with_path(path) for fi in report.findings]
     for sig in report.signatures:
-        for fi in sig.findings:
-            object.__setattr__(fi, "path", fi.path or path)
+        sig.findings = [fi.with_path(path) for fi in sig.findings]
     return report
 
 

@@ -17,7 +17,7 @@ import pefile
 
 from msuinspect.authenticode.ranges import HashPlan
 from msuinspect.errors import FormatError
-from msuinspect.findings import Finding, Severity
+from msuinspect.findings import Finding, FindingSink, Severity
 from msuinspect.source import ByteSource
 
 LAYER = "authenticode"
@@ -120,12 +120,11 @@ def parse_pe(source: ByteSource) -> PELayout:
 
 
 def _read_table(source: ByteSource, layout: PELayout) -> None:
-    def note(code: str, sev: Severity, msg: str, offset: int | None = None) -> None:
-        layout.findings.append(Finding(code, sev, msg, LAYER, offset=offset))
+    notes = FindingSink(LAYER, into=layout.findings)
 
     start, size = layout.table_offset, layout.table_size
     if start + size > layout.size:
-        note(
+        notes.add(
             "pe-certificate-table-outside-file",
             Severity.ERROR,
             f"the certificate table [{start}, {start + size}) runs past the end of the file "
@@ -134,14 +133,14 @@ def _read_table(source: ByteSource, layout: PELayout) -> None:
         )
         size = max(0, layout.size - start)
     if start % 8:
-        note(
+        notes.add(
             "pe-certificate-table-unaligned",
             Severity.WARNING,
             "the certificate table is not 8-byte aligned",
             start,
         )
     if size > MAX_CERTIFICATE_TABLE:
-        note(
+        notes.add(
             "pe-certificate-table-too-large",
             Severity.ERROR,
             f"the certificate table claims {size} bytes; only {MAX_CERTIFICATE_TABLE} are read",
@@ -155,7 +154,7 @@ def _read_table(source: ByteSource, layout: PELayout) -> None:
     while pos + 8 <= len(table):
         length, revision, ctype = struct.unpack_from("<IHH", table, pos)
         if length < 8 or pos + length > len(table):
-            note(
+            notes.add(
                 "pe-certificate-entry-invalid",
                 Severity.ERROR,
                 f"WIN_CERTIFICATE at {start + pos} declares {length} bytes",
@@ -167,14 +166,14 @@ def _read_table(source: ByteSource, layout: PELayout) -> None:
         )
         pos += (length + 7) & ~7
     if pos < len(table) and any(table[pos:]):
-        note(
+        notes.add(
             "signature-trailing-data",
             Severity.WARNING,
             f"{len(table) - pos} bytes in the certificate table after its last entry",
             start + pos,
         )
     if len(layout.certificates) > 1:
-        note(
+        notes.add(
             "pe-multiple-certificates",
             Severity.WARNING,
             f"{len(layout.certificates)} WIN_CERTIFICATE entries; Windows reads only the first",
@@ -182,7 +181,7 @@ def _read_table(source: ByteSource, layout: PELayout) -> None:
         )
     end = layout.table_offset + layout.table_size
     if end < layout.size:
-        note(
+        notes.add(
             "pe-data-after-certificate-table",
             Severity.WARNING,
             f"{layout.size - end} bytes follow the certificate table; they are covered by "

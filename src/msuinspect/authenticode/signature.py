@@ -15,13 +15,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from asn1crypto import cms
+from asn1crypto import cms, x509
 
 from msuinspect.authenticode.algorithms import Strength, canonical, strength, weakest
 from msuinspect.authenticode.certs import CertInfo, describe
 from msuinspect.authenticode.explain import trust_reason
 from msuinspect.authenticode.identity import SignerClass, classify
-from msuinspect.authenticode.signer import check_signer, signed_attribute
+from msuinspect.authenticode.signer import SignerCheck, check_signer, signed_attribute
 from msuinspect.authenticode.timestamps import (
     TimestampResult,
     legacy_countersignature,
@@ -33,7 +33,7 @@ from msuinspect.cms.certificates import ASN1_ERRORS, first_line
 from msuinspect.cms.der import DerError
 from msuinspect.cms.signed_data import SignedDataView, parse_signed_data
 from msuinspect.cms.spc import SpcIndirectDataContent, SpcSpOpusInfo, spc_link_text, spc_string_text
-from msuinspect.findings import Finding, Severity
+from msuinspect.findings import Finding, FindingSink, Severity
 
 LAYER = "authenticode"
 #: nested signatures followed at most (hostile input)
@@ -214,147 +214,25 @@ def verify(
     signed bytes in that algorithm (None when the format has no file digest)."""
     view = parsed.view
     si = parsed.signer_info
-    findings: list[Finding] = []
-
-    def note(code: str, sev: Severity, msg: str, **ev: object) -> None:
-        findings.append(
-            Finding(
-                code,
-                sev,
-                f"signature #{parsed.index}: {msg}",
-                LAYER,
-                evidence={"signature": parsed.index, **ev},
-            )
-        )
-
-    for err in parsed.errors:
-        note("unparsed-signature", Severity.ERROR, err)
-    problems = tuple(
-        f"certificate #{u.index} of the signature ({u.name}) cannot be parsed: {u.problem}"
-        for u in view.unparsed_certificates
-    )
-    for text in problems:
-        note("certificate-unparsed", Severity.ERROR, f"{text}; it is left out of chain building")
-    if not view.der_encoded:
-        note(
-            "pkcs7-not-der",
-            Severity.WARNING,
-            "the PKCS#7 SignedData is BER-encoded (indefinite or long-form lengths), not DER "
-            "as signing tools write it: the signature was re-encoded after signing (Windows "
-            "accepts it; the signed bytes are unaffected)",
-        )
-    if parsed.unsigned_error is not None:
-        note("unparsed-unauthenticated-attributes", Severity.WARNING, parsed.unsigned_error)
+    notes = _signature_findings(parsed)
+    problems = _note_structure(parsed, notes)
     check = check_signer(si, view.content_body, view.certificates)
-    # the file digest
     file_alg = parsed.file_digest_algorithm
     signed = parsed.signed_digest
-    comp: bytes | None = None
-    digest_valid: bool | None
-    if file_alg is not None and signed is not None:
-        try:
-            comp = computed(file_alg)
-        except ValueError as exc:
-            note("unparsed-signature", Severity.ERROR, f"digest {file_alg} unsupported: {exc}")
-        digest_valid = None if comp is None else hmac.compare_digest(comp, signed)
-        if digest_valid is False:
-            note(
-                "digest-mismatch",
-                Severity.ERROR,
-                f"the file's {file_alg.upper()} digest {comp.hex() if comp else ''} differs "
-                f"from the signed one {signed.hex()}",
-                algorithm=file_alg,
-            )
-    else:
-        # catalogs and other content: the signature covers the content itself
-        digest_valid = check.message_digest_valid
-        if digest_valid is False:
-            note(
-                "digest-mismatch",
-                Severity.ERROR,
-                "the signed messageDigest does not match the content",
-            )
-    if check.message_digest_valid is False and file_alg is not None:
-        note(
-            "signature-invalid",
-            Severity.ERROR,
-            "the messageDigest attribute does not match the SpcIndirectDataContent",
-        )
-    if check.signature_valid is False:
-        note("signature-invalid", Severity.ERROR, check.error or "the signature does not verify")
-    elif check.signature_valid is None:
-        note(
-            "signature-invalid", Severity.ERROR, check.error or "the signature could not be checked"
-        )
-    if check.legacy_bare_digest:
-        note(
-            "legacy-signature-format",
-            Severity.INFO,
-            "the RSA signature is over a bare digest, without DigestInfo",
-        )
-
-    # timestamps
-    sig_value = bytes(si["signature"].native)
-    stamps: list[TimestampResult] = []
-    for cs in _values(parsed.unsigned, oids.PKCS9_COUNTERSIGNATURE):
-        stamps.append(legacy_countersignature(cs, sig_value, view.certificates, trust))
-    for tok in _values(parsed.unsigned, oids.SPC_RFC3161_TIMESTAMP):
-        try:
-            token = tok.dump()
-        except ASN1_ERRORS as exc:
-            note("timestamp-invalid", Severity.WARNING, f"an RFC 3161 token cannot be read: {exc}")
-            continue
-        stamps.append(rfc3161_token(token, sig_value, view.certificates, trust))
-    for t in stamps:
-        if not t.valid:
-            why = t.error or (t.chain.error if t.chain is not None and t.chain.error else "")
-            note(
-                "timestamp-invalid",
-                Severity.WARNING,
-                f"{t.kind} timestamp{f' of {t.time:%Y-%m-%d %H:%M:%S}Z' if t.time else ''} "
-                f"is not valid{': ' + why if why else ''}",
-            )
-        elif t.chain is not None and t.chain.weak_hashes:
-            note(
-                "weak-digest",
-                Severity.WARNING,
-                f"the timestamp chain uses {', '.join(t.chain.weak_hashes).upper()}",
-            )
+    comp, digest_valid = _file_digest(parsed, computed, check, notes)
+    _note_signer_check(check, file_alg, notes)
+    stamps = _timestamps(parsed, trust, notes)
     good = [t for t in stamps if t.valid and t.time is not None]
 
     # the chain, at the timestamp time when there is a valid timestamp
-    chain: ChainResult | None = None
     moment = good[0].time if good else as_of
     assert moment is not None
-    if check.certificate is not None:
-        chain = trust.validate(check.certificate, view.certificates, moment, "code_signing")
-        if not chain.trusted:
-            kind = chain.error_kind
-            if kind == "untrusted-root":
-                note("untrusted-root", Severity.ERROR, f"no chain to a trusted root: {chain.error}")
-            elif kind == "expired" and not good:
-                note(
-                    "expired-no-timestamp",
-                    Severity.ERROR,
-                    f"a certificate has expired at {moment:%Y-%m-%d} and there is no valid "
-                    f"timestamp: {chain.error}",
-                )
-            elif kind == "no-usage":
-                note("no-code-signing-usage", Severity.ERROR, chain.error or "")
-            else:
-                note("chain-invalid", Severity.ERROR, f"the chain is not valid: {chain.error}")
-        elif chain.weak_hashes:
-            note(
-                "weak-digest",
-                Severity.WARNING,
-                f"the certificate chain uses {', '.join(chain.weak_hashes).upper()}",
-                algorithms=list(chain.weak_hashes),
-            )
+    chain = _chain(check, view.certificates, trust, moment, bool(good), notes)
 
     # strength of the signature itself
     algs = [a for a in (file_alg, check.digest_algorithm) if a]
     if any(strength(a) is Strength.WEAK for a in algs):
-        note(
+        notes.add(
             "weak-digest",
             Severity.WARNING,
             f"the signature uses {'/'.join(a.upper() for a in algs)}",
@@ -362,24 +240,14 @@ def verify(
         )
 
     # attributes
-    program = url = None
-    opus = signed_attribute(si, oids.SPC_SP_OPUS_INFO)
-    if opus is not None:
-        try:
-            info = SpcSpOpusInfo.load(opus.dump())  # type: ignore[attr-defined]
-            if info["program_name"]:
-                program = spc_string_text(info["program_name"])
-            if info["more_info"]:
-                url = spc_link_text(info["more_info"])
-        except ASN1_ERRORS:
-            pass
+    program, url = _opus_info(si)
     signed_names = tuple(
         oids.ATTRIBUTE_NAMES.get(a["type"].dotted, a["type"].dotted)
         for a in si["signed_attrs"] or []
     )
     unknown = tuple(t for t, _v in parsed.unsigned if t not in _KNOWN_UNSIGNED)
     for oid in unknown:
-        note(
+        notes.add(
             "unknown-unauthenticated-attribute",
             Severity.WARNING,
             f"unauthenticated attribute {oid} is not understood (it is not covered by the "
@@ -434,12 +302,194 @@ def verify(
         more_info_url=url,
         signed_attributes=signed_names,
         unknown_unsigned_attributes=unknown,
-        findings=findings,
+        findings=notes.findings,
         signer_class=classify(chain) if not problems else SignerClass.OTHER,
         trust_reason=reason,
         certificate_problems=problems,
         der_encoded=view.der_encoded,
     )
+
+
+def _note_structure(parsed: ParsedSignature, notes: FindingSink) -> tuple[str, ...]:
+    """Findings about how the signature was read (parse errors, certificates that cannot
+    be parsed, BER, unreadable unauthenticated attributes); the certificate problems."""
+    view = parsed.view
+    for err in parsed.errors:
+        notes.add("unparsed-signature", Severity.ERROR, err)
+    problems = tuple(
+        f"certificate #{u.index} of the signature ({u.name}) cannot be parsed: {u.problem}"
+        for u in view.unparsed_certificates
+    )
+    for text in problems:
+        notes.add(
+            "certificate-unparsed", Severity.ERROR, f"{text}; it is left out of chain building"
+        )
+    if not view.der_encoded:
+        notes.add(
+            "pkcs7-not-der",
+            Severity.WARNING,
+            "the PKCS#7 SignedData is BER-encoded (indefinite or long-form lengths), not DER "
+            "as signing tools write it: the signature was re-encoded after signing (Windows "
+            "accepts it; the signed bytes are unaffected)",
+        )
+    if parsed.unsigned_error is not None:
+        notes.add("unparsed-unauthenticated-attributes", Severity.WARNING, parsed.unsigned_error)
+    return problems
+
+
+def _file_digest(
+    parsed: ParsedSignature,
+    computed: Callable[[str], bytes | None],
+    check: SignerCheck,
+    notes: FindingSink,
+) -> tuple[bytes | None, bool | None]:
+    """The digest computed over the signed bytes (when the format has one) and whether it
+    matches the signed one; for content signatures, whether the messageDigest matches."""
+    file_alg = parsed.file_digest_algorithm
+    signed = parsed.signed_digest
+    comp: bytes | None = None
+    digest_valid: bool | None
+    if file_alg is not None and signed is not None:
+        try:
+            comp = computed(file_alg)
+        except ValueError as exc:
+            notes.add("unparsed-signature", Severity.ERROR, f"digest {file_alg} unsupported: {exc}")
+        digest_valid = None if comp is None else hmac.compare_digest(comp, signed)
+        if digest_valid is False:
+            notes.add(
+                "digest-mismatch",
+                Severity.ERROR,
+                f"the file's {file_alg.upper()} digest {comp.hex() if comp else ''} differs "
+                f"from the signed one {signed.hex()}",
+                algorithm=file_alg,
+            )
+    else:
+        # catalogs and other content: the signature covers the content itself
+        digest_valid = check.message_digest_valid
+        if digest_valid is False:
+            notes.add(
+                "digest-mismatch",
+                Severity.ERROR,
+                "the signed messageDigest does not match the content",
+            )
+    return comp, digest_valid
+
+
+def _note_signer_check(check: SignerCheck, file_alg: str | None, notes: FindingSink) -> None:
+    """Findings from the SignerInfo check: messageDigest, the signature value, its form."""
+    if check.message_digest_valid is False and file_alg is not None:
+        notes.add(
+            "signature-invalid",
+            Severity.ERROR,
+            "the messageDigest attribute does not match the SpcIndirectDataContent",
+        )
+    if check.signature_valid is False:
+        notes.add(
+            "signature-invalid", Severity.ERROR, check.error or "the signature does not verify"
+        )
+    elif check.signature_valid is None:
+        notes.add(
+            "signature-invalid", Severity.ERROR, check.error or "the signature could not be checked"
+        )
+    if check.legacy_bare_digest:
+        notes.add(
+            "legacy-signature-format",
+            Severity.INFO,
+            "the RSA signature is over a bare digest, without DigestInfo",
+        )
+
+
+def _timestamps(
+    parsed: ParsedSignature, trust: TrustStore, notes: FindingSink
+) -> list[TimestampResult]:
+    """Every legacy countersignature and RFC 3161 token, verified, with findings for those
+    that are not valid or use weak hashes."""
+    view = parsed.view
+    sig_value = bytes(parsed.signer_info["signature"].native)
+    stamps: list[TimestampResult] = []
+    for cs in _values(parsed.unsigned, oids.PKCS9_COUNTERSIGNATURE):
+        stamps.append(legacy_countersignature(cs, sig_value, view.certificates, trust))
+    for tok in _values(parsed.unsigned, oids.SPC_RFC3161_TIMESTAMP):
+        try:
+            token = tok.dump()
+        except ASN1_ERRORS as exc:
+            notes.add(
+                "timestamp-invalid", Severity.WARNING, f"an RFC 3161 token cannot be read: {exc}"
+            )
+            continue
+        stamps.append(rfc3161_token(token, sig_value, view.certificates, trust))
+    for t in stamps:
+        if not t.valid:
+            why = t.error or (t.chain.error if t.chain is not None and t.chain.error else "")
+            notes.add(
+                "timestamp-invalid",
+                Severity.WARNING,
+                f"{t.kind} timestamp{f' of {t.time:%Y-%m-%d %H:%M:%S}Z' if t.time else ''} "
+                f"is not valid{': ' + why if why else ''}",
+            )
+        elif t.chain is not None and t.chain.weak_hashes:
+            notes.add(
+                "weak-digest",
+                Severity.WARNING,
+                f"the timestamp chain uses {', '.join(t.chain.weak_hashes).upper()}",
+            )
+    return stamps
+
+
+def _chain(
+    check: SignerCheck,
+    certificates: Sequence[x509.Certificate],
+    trust: TrustStore,
+    moment: _dt.datetime,
+    timestamped: bool,
+    notes: FindingSink,
+) -> ChainResult | None:
+    """The signer's chain at ``moment`` (``timestamped``: the time of a valid timestamp),
+    with findings when it is not trusted or uses weak hashes."""
+    if check.certificate is None:
+        return None
+    chain = trust.validate(check.certificate, certificates, moment, "code_signing")
+    if not chain.trusted:
+        kind = chain.error_kind
+        if kind == "untrusted-root":
+            notes.add(
+                "untrusted-root", Severity.ERROR, f"no chain to a trusted root: {chain.error}"
+            )
+        elif kind == "expired" and not timestamped:
+            notes.add(
+                "expired-no-timestamp",
+                Severity.ERROR,
+                f"a certificate has expired at {moment:%Y-%m-%d} and there is no valid "
+                f"timestamp: {chain.error}",
+            )
+        elif kind == "no-usage":
+            notes.add("no-code-signing-usage", Severity.ERROR, chain.error or "")
+        else:
+            notes.add("chain-invalid", Severity.ERROR, f"the chain is not valid: {chain.error}")
+    elif chain.weak_hashes:
+        notes.add(
+            "weak-digest",
+            Severity.WARNING,
+            f"the certificate chain uses {', '.join(chain.weak_hashes).upper()}",
+            algorithms=list(chain.weak_hashes),
+        )
+    return chain
+
+
+def _opus_info(si: cms.SignerInfo) -> tuple[str | None, str | None]:
+    """The program name and more-info link of SpcSpOpusInfo, where they can be read."""
+    program = url = None
+    opus = signed_attribute(si, oids.SPC_SP_OPUS_INFO)
+    if opus is not None:
+        try:
+            info = SpcSpOpusInfo.load(opus.dump())  # type: ignore[attr-defined]
+            if info["program_name"]:
+                program = spc_string_text(info["program_name"])
+            if info["more_info"]:
+                url = spc_link_text(info["more_info"])
+        except ASN1_ERRORS:
+            pass
+    return program, url
 
 
 def needed_algorithms(parsed: Sequence[ParsedSignature]) -> list[str]:
@@ -451,12 +501,17 @@ def needed_algorithms(parsed: Sequence[ParsedSignature]) -> list[str]:
     return out
 
 
+def _signature_findings(parsed: ParsedSignature) -> FindingSink:
+    """The findings of one signature: each message names it, each evidence holds its index."""
+    return FindingSink(
+        LAYER, prefix=f"signature #{parsed.index}: ", context={"signature": parsed.index}
+    )
+
+
 def failed_signature(parsed: ParsedSignature, message: str) -> AuthenticodeSignature:
     """The report of a signature whose verification stopped on malformed input."""
-    text = f"signature #{parsed.index}: {message}"
-    finding = Finding(
-        "unparsed-signature", Severity.ERROR, text, LAYER, evidence={"signature": parsed.index}
-    )
+    notes = _signature_findings(parsed)
+    notes.add("unparsed-signature", Severity.ERROR, message)
     try:
         content_type = parsed.view.content_type
     except ASN1_ERRORS:
@@ -486,6 +541,6 @@ def failed_signature(parsed: ParsedSignature, message: str) -> AuthenticodeSigna
         more_info_url=None,
         signed_attributes=(),
         unknown_unsigned_attributes=(),
-        findings=[finding],
+        findings=notes.findings,
         trust_reason=message,
     )

@@ -11,7 +11,8 @@ import os
 import struct
 from collections.abc import Callable, Sequence
 
-from msuinspect.cab.codecs.base import Codec, default_codecs
+from msuinspect.cab.codecs.base import Codec
+from msuinspect.cab.codecs.registry import default_codecs
 from msuinspect.cab.decode import (
     Decoder,
     FolderPlan,

@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from msuinspect.cab.cabinet import Cabinet
-from msuinspect.cab.codecs.base import Codec, default_codecs
+from msuinspect.cab.codecs.base import Codec
+from msuinspect.cab.codecs.registry import default_codecs
 from msuinspect.cab.layout import LAYER
 from msuinspect.cab.search import find_cabinets
 from msuinspect.cab.store import MemberStore

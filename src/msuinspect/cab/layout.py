@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import itertools
 import struct
-from collections.abc import Callable
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 from msuinspect.cab import names
 from msuinspect.cab.structs import (
@@ -36,7 +35,7 @@ from msuinspect.errors import (
     NotACabinetError,
     TruncatedError,
 )
-from msuinspect.findings import Finding, Severity
+from msuinspect.findings import Finding, FindingSink, Severity
 from msuinspect.limits import Limits
 
 LAYER = "cab"
@@ -45,9 +44,6 @@ _FOLDER = struct.Struct("<IHH")
 _FILE = struct.Struct("<IIHHHH")
 #: [MS-CAB]: cabinet-set strings are at most 255 bytes plus NUL
 _MAX_SET_STRING = 255
-
-#: callback recording a finding: note(code, severity, message, offset, **evidence)
-Note = Callable[..., None]
 
 
 class _Reader:
@@ -83,6 +79,33 @@ class _Reader:
         return data[:nul]
 
 
+class _Fixed(NamedTuple):
+    """The fixed fields of CFHEADER (after the ``MSCF`` signature)."""
+
+    reserved1: int
+    cb_cabinet: int
+    reserved2: int
+    coff_files: int
+    reserved3: int
+    vminor: int
+    vmajor: int
+    c_folders: int
+    c_files: int
+    flags: int
+    set_id: int
+    i_cabinet: int
+
+
+class _Reserve(NamedTuple):
+    """The optional reserve sizes and the header reserve (zeros when absent)."""
+
+    cb_cf_header: int
+    cb_cf_folder: int
+    cb_cf_data: int
+    offset: int | None
+    header: bytes
+
+
 def parse_layout(
     f: BinaryIO,
     source_size: int,
@@ -100,90 +123,127 @@ def parse_layout(
     out = findings if findings is not None else []
     r = _Reader(f, source_size)
 
-    def note(code: str, sev: Severity, msg: str, offset: int | None = None, **ev: object) -> None:
-        out.append(Finding(code, sev, msg, LAYER, offset=offset, evidence=ev))
+    notes = FindingSink(LAYER, into=out)
 
+    fx = _read_fixed(r, base, source_size, limits, notes)
+    reserve, pos = _read_reserve(r, base + CFHEADER_SIZE, fx.flags)
+    strings_offset = pos
+    set_strings, folders_offset = _read_set_strings(r, pos, fx.flags)
+    folders, folders_end = _read_folders(r, folders_offset, fx.c_folders, reserve.cb_cf_folder)
+    files_start = base + fx.coff_files
+    _check_coff_files(base, fx.coff_files, files_start, folders_end, notes)
+    members, files_end = _read_members(r, files_start, fx, limits)
+
+    header = CabHeader(
+        offset=base,
+        reserved1=fx.reserved1,
+        cb_cabinet=fx.cb_cabinet,
+        reserved2=fx.reserved2,
+        coff_files=fx.coff_files,
+        reserved3=fx.reserved3,
+        version_minor=fx.vminor,
+        version_major=fx.vmajor,
+        c_folders=fx.c_folders,
+        c_files=fx.c_files,
+        flags=fx.flags,
+        set_id=fx.set_id,
+        i_cabinet=fx.i_cabinet,
+        cb_cf_header=reserve.cb_cf_header,
+        cb_cf_folder=reserve.cb_cf_folder,
+        cb_cf_data=reserve.cb_cf_data,
+        header_reserve_offset=reserve.offset,
+        header_reserve=reserve.header,
+        prev_cabinet=set_strings[0],
+        prev_disk=set_strings[1],
+        next_cabinet=set_strings[2],
+        next_disk=set_strings[3],
+        strings_offset=strings_offset,
+        folders_offset=folders_offset,
+        folders_end=folders_end,
+    )
+    signature = _locate_signature(r, header, source_size, probe_signature)
+    layout = CabLayout(header, tuple(folders), tuple(members), files_end, source_size, signature)
+    _check_extents(layout, notes, Severity.WARNING if limits.allow_shared_data else Severity.ERROR)
+    return layout
+
+
+def _read_fixed(
+    r: _Reader, base: int, source_size: int, limits: Limits, notes: FindingSink
+) -> _Fixed:
+    """The ``MSCF`` signature and the fixed CFHEADER fields, with their findings; raises
+    when the cabinet cannot be read on (no folders, no files, too many members)."""
     avail = source_size - base
     if avail < 4 or r.read_at(base, 4, "signature") != SIGNATURE:
         raise NotACabinetError("no MSCF signature (not a cabinet)", offset=base)
     raw = r.read_at(base, CFHEADER_SIZE, "CFHEADER")
-    (
-        _sig,
-        reserved1,
-        cb_cabinet,
-        reserved2,
-        coff_files,
-        reserved3,
-        vminor,
-        vmajor,
-        c_folders,
-        c_files,
-        flags,
-        set_id,
-        i_cabinet,
-    ) = _HDR.unpack(raw)
+    fx = _Fixed(*_HDR.unpack(raw)[1:])
 
-    if reserved1:
-        note(
+    if fx.reserved1:
+        notes.add(
             "cab-reserved-nonzero",
             Severity.WARNING,
-            f"CFHEADER reserved1 is 0x{reserved1:08x}, not 0 (outside the signed range)",
+            f"CFHEADER reserved1 is 0x{fx.reserved1:08x}, not 0 (outside the signed range)",
             base + 4,
             field="reserved1",
-            value=reserved1,
+            value=fx.reserved1,
         )
-    if reserved2 or reserved3:
-        note(
+    if fx.reserved2 or fx.reserved3:
+        notes.add(
             "cab-reserved-nonzero",
             Severity.WARNING,
             "CFHEADER reserved2/reserved3 are not 0",
             base + 12,
-            reserved2=reserved2,
-            reserved3=reserved3,
+            reserved2=fx.reserved2,
+            reserved3=fx.reserved3,
         )
-    if (vmajor, vminor) != (1, 3):
-        note(
+    if (fx.vmajor, fx.vminor) != (1, 3):
+        notes.add(
             "cab-version",
             Severity.WARNING,
-            f"cabinet format version {vmajor}.{vminor}, expected 1.3",
+            f"cabinet format version {fx.vmajor}.{fx.vminor}, expected 1.3",
             base + 24,
         )
-    if c_folders == 0:
+    if fx.c_folders == 0:
         raise CabFormatError("cabinet declares no folders (cFolders = 0)", offset=base + 26)
-    if c_files == 0:
+    if fx.c_files == 0:
         raise CabFormatError("cabinet declares no files (cFiles = 0)", offset=base + 28)
-    if c_files > limits.max_members:
+    if fx.c_files > limits.max_members:
         raise LimitExceededError(
-            f"cabinet declares {c_files} members, above the limit of {limits.max_members}",
+            f"cabinet declares {fx.c_files} members, above the limit of {limits.max_members}",
             offset=base + 28,
         )
-    unknown_flags = flags & ~(FLAG_PREV_CABINET | FLAG_NEXT_CABINET | FLAG_RESERVE_PRESENT)
+    unknown_flags = fx.flags & ~(FLAG_PREV_CABINET | FLAG_NEXT_CABINET | FLAG_RESERVE_PRESENT)
     if unknown_flags:
-        note(
+        notes.add(
             "cab-unknown-flags",
             Severity.WARNING,
             f"CFHEADER flags has unknown bits 0x{unknown_flags:04x}",
             base + 30,
         )
+    return fx
 
-    pos = base + CFHEADER_SIZE
-    cb_cf_header = cb_cf_folder = cb_cf_data = 0
-    reserve_offset: int | None = None
-    header_reserve = b""
-    if flags & FLAG_RESERVE_PRESENT:
-        cb_cf_header, cb_cf_folder, cb_cf_data = struct.unpack(
-            "<HBB", r.read_at(pos, 4, "reserve sizes")
+
+def _read_reserve(r: _Reader, pos: int, flags: int) -> tuple[_Reserve, int]:
+    """The reserve sizes and the header reserve at ``pos`` (when the flag says they are
+    there), and the offset after them."""
+    if not flags & FLAG_RESERVE_PRESENT:
+        return _Reserve(0, 0, 0, None, b""), pos
+    cb_cf_header, cb_cf_folder, cb_cf_data = struct.unpack(
+        "<HBB", r.read_at(pos, 4, "reserve sizes")
+    )
+    pos += 4
+    if cb_cf_header > 60000:
+        raise CabFormatError(
+            f"header reserve of {cb_cf_header} bytes exceeds the format's 60000", offset=pos - 4
         )
-        pos += 4
-        if cb_cf_header > 60000:
-            raise CabFormatError(
-                f"header reserve of {cb_cf_header} bytes exceeds the format's 60000", offset=pos - 4
-            )
-        reserve_offset = pos
-        header_reserve = r.read_at(pos, cb_cf_header, "header reserve")
-        pos += cb_cf_header
+    header_reserve = r.read_at(pos, cb_cf_header, "header reserve")
+    reserve = _Reserve(cb_cf_header, cb_cf_folder, cb_cf_data, pos, header_reserve)
+    return reserve, pos + cb_cf_header
 
-    strings_offset = pos
+
+def _read_set_strings(r: _Reader, pos: int, flags: int) -> tuple[list[bytes | None], int]:
+    """szCabinetPrev, szDiskPrev, szCabinetNext, szDiskNext (``None`` where the flags say
+    there is none), and the offset after them."""
     set_strings: list[bytes | None] = [None, None, None, None]
     for i, (flag, label) in enumerate(
         [
@@ -197,8 +257,13 @@ def parse_layout(
             s = r.read_cstring(pos, _MAX_SET_STRING, label)
             set_strings[i] = s
             pos += len(s) + 1
+    return set_strings, pos
 
-    folders_offset = pos
+
+def _read_folders(
+    r: _Reader, pos: int, c_folders: int, cb_cf_folder: int
+) -> tuple[list[CabFolder], int]:
+    """The CFFOLDER array at ``pos``, and the offset after it."""
     folder_rec = 8 + cb_cf_folder
     folders: list[CabFolder] = []
     table = r.read_at(pos, folder_rec * c_folders, "CFFOLDER array")
@@ -208,13 +273,18 @@ def parse_layout(
         folders.append(
             CabFolder(i, pos + i * folder_rec, coff, ccf, Compression(tcomp), bytes(rec[8:]))
         )
-    folders_end = pos + folder_rec * c_folders
+    return folders, pos + folder_rec * c_folders
 
-    files_start = base + coff_files
+
+def _check_coff_files(
+    base: int, coff_files: int, files_start: int, folders_end: int, notes: FindingSink
+) -> None:
+    """Where coffFiles puts the CFFILE table: right after the CFFOLDER array, or a finding;
+    inside CFHEADER raises."""
     if files_start != folders_end:
         if files_start > folders_end:
             gap = files_start - folders_end
-            note(
+            notes.add(
                 "cab-cffile-gap",
                 Severity.WARNING,
                 f"{gap} bytes between the CFFOLDER array and the CFFILE table (coffFiles); "
@@ -224,7 +294,7 @@ def parse_layout(
                 coff_files=coff_files,
             )
         else:
-            note(
+            notes.add(
                 "cab-cffile-overlap",
                 Severity.ERROR,
                 "coffFiles points inside the header or the CFFOLDER array",
@@ -235,9 +305,12 @@ def parse_layout(
     if files_start < base + CFHEADER_SIZE:
         raise CabFormatError(f"coffFiles {coff_files} points inside CFHEADER", offset=base + 16)
 
+
+def _read_members(r: _Reader, pos: int, fx: _Fixed, limits: Limits) -> tuple[list[CabMember], int]:
+    """The CFFILE table at ``pos``, and the offset after it."""
+    c_folders = fx.c_folders
     members: list[CabMember] = []
-    pos = files_start
-    for i in range(c_files):
+    for i in range(fx.c_files):
         rec = r.read_at(pos, 16, f"CFFILE #{i}")
         cb_file, uoff, ifold, date, time, attribs = _FILE.unpack(rec)
         raw_name = r.read_cstring(pos + 16, limits.max_name_length, f"name of CFFILE #{i}")
@@ -266,39 +339,7 @@ def parse_layout(
             )
         )
         pos += 16 + len(raw_name) + 1
-    files_end = pos
-
-    header = CabHeader(
-        offset=base,
-        reserved1=reserved1,
-        cb_cabinet=cb_cabinet,
-        reserved2=reserved2,
-        coff_files=coff_files,
-        reserved3=reserved3,
-        version_minor=vminor,
-        version_major=vmajor,
-        c_folders=c_folders,
-        c_files=c_files,
-        flags=flags,
-        set_id=set_id,
-        i_cabinet=i_cabinet,
-        cb_cf_header=cb_cf_header,
-        cb_cf_folder=cb_cf_folder,
-        cb_cf_data=cb_cf_data,
-        header_reserve_offset=reserve_offset,
-        header_reserve=header_reserve,
-        prev_cabinet=set_strings[0],
-        prev_disk=set_strings[1],
-        next_cabinet=set_strings[2],
-        next_disk=set_strings[3],
-        strings_offset=strings_offset,
-        folders_offset=folders_offset,
-        folders_end=folders_end,
-    )
-    signature = _locate_signature(r, header, source_size, probe_signature)
-    layout = CabLayout(header, tuple(folders), tuple(members), files_end, source_size, signature)
-    _check_extents(layout, note, Severity.WARNING if limits.allow_shared_data else Severity.ERROR)
-    return layout
+    return members, pos
 
 
 def _der_length(head: bytes) -> int | None:
@@ -347,15 +388,31 @@ def _locate_signature(r: _Reader, h: CabHeader, size: int, probe: bool) -> Signa
     )
 
 
-def _check_extents(layout: CabLayout, note: Note, shared_severity: Severity) -> None:
+def _check_extents(layout: CabLayout, notes: FindingSink, shared_severity: Severity) -> None:
     """Findings about how the declared structures sit in the file."""
+    _check_end_and_signature(layout, notes)
+    _check_folder_data(layout, notes)
+    _check_member_extents(layout, notes, shared_severity)
+    h = layout.header
+    if h.has_prev or h.has_next or any(m.continued for m in layout.members):
+        notes.add(
+            "cab-multivolume",
+            Severity.INFO,
+            f"cabinet is part of a multi-volume set (set {h.set_id}, index {h.i_cabinet})",
+            h.offset + 30,
+        )
+
+
+def _check_end_and_signature(layout: CabLayout, notes: FindingSink) -> None:
+    """The cabinet's end (cbCabinet) against the file's, the signature area, the header
+    reserve."""
     h = layout.header
     base = h.offset
     size = layout.source_size
     cab_end = base + h.cb_cabinet
     sig = layout.signature
     if cab_end > size:
-        note(
+        notes.add(
             "cab-truncated",
             Severity.ERROR,
             f"cbCabinet says {h.cb_cabinet} bytes but only {size - base} are present",
@@ -363,67 +420,9 @@ def _check_extents(layout: CabLayout, note: Note, shared_severity: Severity) -> 
             missing=cab_end - size,
         )
     if sig is not None:
-        if not sig.within_file:
-            note(
-                "cab-signature-outside-file",
-                Severity.ERROR,
-                f"the signature area [{sig.offset}, {sig.end}) lies outside the file "
-                f"({size} bytes)",
-                h.header_reserve_offset,
-                sig_offset=sig.offset,
-                sig_size=sig.size,
-            )
-        else:
-            if sig.offset < cab_end:
-                note(
-                    "cab-signature-overlaps-cabinet",
-                    Severity.ERROR,
-                    "the signature area starts inside the cabinet (before cbCabinet)",
-                    sig.offset,
-                    cb_cabinet=h.cb_cabinet,
-                )
-            elif sig.offset > cab_end:
-                note(
-                    "cab-data-before-signature",
-                    Severity.WARNING,
-                    f"{sig.offset - cab_end} bytes between the cabinet end and the signature "
-                    "(they are inside the signed range)",
-                    cab_end,
-                    gap=sig.offset - cab_end,
-                )
-            if sig.bytes_after > 0:
-                note(
-                    "cab-data-after-signature",
-                    Severity.WARNING,
-                    f"{sig.bytes_after} bytes follow the signature area; they are not covered "
-                    "by the signature",
-                    sig.end,
-                    count=sig.bytes_after,
-                )
-            if sig.der_length is None and sig.probed:
-                note(
-                    "cab-signature-not-der",
-                    Severity.ERROR,
-                    "the signature area does not start with a DER SEQUENCE",
-                    sig.offset,
-                )
-            elif sig.der_length is not None and sig.der_length > sig.size:
-                note(
-                    "cab-signature-overruns-area",
-                    Severity.ERROR,
-                    f"the DER object ({sig.der_length} bytes) is longer than the declared "
-                    f"signature area ({sig.size})",
-                    sig.offset,
-                )
-        if any(sig.reserve_tail[:4]):
-            note(
-                "cab-reserve-unhashed-nonzero",
-                Severity.WARNING,
-                "abReserve bytes 12..15 (not covered by the signature) are not zero",
-                (h.header_reserve_offset or 0) + 12,
-            )
+        _check_signature_area(layout, sig, cab_end, notes)
     elif cab_end < size:
-        note(
+        notes.add(
             "cab-trailing-data",
             Severity.WARNING,
             f"{size - cab_end} bytes after the end of the cabinet (cbCabinet)",
@@ -431,18 +430,91 @@ def _check_extents(layout: CabLayout, note: Note, shared_severity: Severity) -> 
             count=size - cab_end,
         )
     if h.has_reserve and sig is None and h.cb_cf_header:
-        note(
+        notes.add(
             "cab-header-reserve",
             Severity.INFO,
             f"{h.cb_cf_header}-byte header reserve that is not an Authenticode signature reserve",
             h.header_reserve_offset,
         )
 
+
+def _check_signature_area(
+    layout: CabLayout, sig: SignatureArea, cab_end: int, notes: FindingSink
+) -> None:
+    """The signature area against the file, the cabinet's end and its DER; the reserve
+    bytes the signature does not cover."""
+    h = layout.header
+    size = layout.source_size
+    if not sig.within_file:
+        notes.add(
+            "cab-signature-outside-file",
+            Severity.ERROR,
+            f"the signature area [{sig.offset}, {sig.end}) lies outside the file ({size} bytes)",
+            h.header_reserve_offset,
+            sig_offset=sig.offset,
+            sig_size=sig.size,
+        )
+    else:
+        if sig.offset < cab_end:
+            notes.add(
+                "cab-signature-overlaps-cabinet",
+                Severity.ERROR,
+                "the signature area starts inside the cabinet (before cbCabinet)",
+                sig.offset,
+                cb_cabinet=h.cb_cabinet,
+            )
+        elif sig.offset > cab_end:
+            notes.add(
+                "cab-data-before-signature",
+                Severity.WARNING,
+                f"{sig.offset - cab_end} bytes between the cabinet end and the signature "
+                "(they are inside the signed range)",
+                cab_end,
+                gap=sig.offset - cab_end,
+            )
+        if sig.bytes_after > 0:
+            notes.add(
+                "cab-data-after-signature",
+                Severity.WARNING,
+                f"{sig.bytes_after} bytes follow the signature area; they are not covered "
+                "by the signature",
+                sig.end,
+                count=sig.bytes_after,
+            )
+        if sig.der_length is None and sig.probed:
+            notes.add(
+                "cab-signature-not-der",
+                Severity.ERROR,
+                "the signature area does not start with a DER SEQUENCE",
+                sig.offset,
+            )
+        elif sig.der_length is not None and sig.der_length > sig.size:
+            notes.add(
+                "cab-signature-overruns-area",
+                Severity.ERROR,
+                f"the DER object ({sig.der_length} bytes) is longer than the declared "
+                f"signature area ({sig.size})",
+                sig.offset,
+            )
+    if any(sig.reserve_tail[:4]):
+        notes.add(
+            "cab-reserve-unhashed-nonzero",
+            Severity.WARNING,
+            "abReserve bytes 12..15 (not covered by the signature) are not zero",
+            (h.header_reserve_offset or 0) + 12,
+        )
+
+
+def _check_folder_data(layout: CabLayout, notes: FindingSink) -> None:
+    """Where each folder's data starts against the CFFILE table and the file, their order,
+    their compression, and the member names."""
+    h = layout.header
+    size = layout.source_size
     # CFFILE table vs. folder data
-    starts = [base + fo.coff_cab_start for fo in layout.folders]
+    starts = [h.offset + fo.coff_cab_start for fo in layout.folders]
     for fo, start in zip(layout.folders, starts, strict=True):
         if start < layout.files_end:
-            note(
+            notes.add(
                 "cab-cfdata-overlaps-headers",
                 Severity.WARNING,
                 f"folder {fo.index} data starts at {start}, inside the header/CFFILE area "
@@ -450,14 +522,14 @@ def _check_extents(layout: CabLayout, note: Note, shared_severity: Severity) -> 
                 fo.record_offset,
             )
         if start >= size:
-            note(
+            notes.add(
                 "cab-cfdata-beyond-eof",
                 Severity.ERROR,
                 f"folder {fo.index} data starts at {start}, beyond the end of the file",
                 fo.record_offset,
             )
     if any(b <= a for a, b in itertools.pairwise(starts)):
-        note(
+        notes.add(
             "cab-folder-order",
             Severity.WARNING,
             "folder data blocks are not in ascending file order",
@@ -465,7 +537,7 @@ def _check_extents(layout: CabLayout, note: Note, shared_severity: Severity) -> 
         )
     for fo in layout.folders:
         if fo.compression.kind is None:
-            note(
+            notes.add(
                 "cab-unknown-compression",
                 Severity.ERROR,
                 f"folder {fo.index} has unknown compression type 0x{fo.compression.raw:04x}",
@@ -473,7 +545,7 @@ def _check_extents(layout: CabLayout, note: Note, shared_severity: Severity) -> 
             )
     flagged = [m for m in layout.members if m.name_flags]
     for m in flagged:
-        note(
+        notes.add(
             "cab-unsafe-name",
             Severity.WARNING,
             f"member #{m.index} name {m.name!r} is not a plain relative path "
@@ -482,6 +554,10 @@ def _check_extents(layout: CabLayout, note: Note, shared_severity: Severity) -> 
             flags=sorted(m.name_flags),
             safe_name=m.safe_name,
         )
+
+
+def _check_member_extents(layout: CabLayout, notes: FindingSink, shared_severity: Severity) -> None:
+    """Members of one folder that repeat or overlap another's bytes."""
     by_folder: dict[int, list[CabMember]] = {}
     for m in layout.members:
         if not m.continued and m.size:
@@ -507,7 +583,7 @@ def _check_extents(layout: CabLayout, note: Note, shared_severity: Severity) -> 
     if first_same is not None:
         fidx, a, b = first_same
         more = f"; {same} members in all repeat an earlier one's bytes" if same > 1 else ""
-        note(
+        notes.add(
             "cab-member-shared",
             Severity.WARNING,
             f"members {a.name!r} and {b.name!r} are the same bytes of folder {fidx} "
@@ -519,7 +595,7 @@ def _check_extents(layout: CabLayout, note: Note, shared_severity: Severity) -> 
     if first_overlap is not None:
         fidx, a, b = first_overlap
         more = f"; {overlaps} members in all overlap an earlier one" if overlaps > 1 else ""
-        note(
+        notes.add(
             "cab-member-overlap",
             shared_severity,
             f"members {a.name!r} and {b.name!r} share bytes of folder {fidx} "
@@ -528,11 +604,4 @@ def _check_extents(layout: CabLayout, note: Note, shared_severity: Severity) -> 
             b.record_offset,
             members=[a.index, b.index],
             count=overlaps,
-        )
-    if h.has_prev or h.has_next or any(m.continued for m in layout.members):
-        note(
-            "cab-multivolume",
-            Severity.INFO,
-            f"cabinet is part of a multi-volume set (set {h.set_id}, index {h.i_cabinet})",
-            base + 30,
         )

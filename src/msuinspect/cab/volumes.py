@@ -31,7 +31,7 @@ from msuinspect.cab.structs import (
     CabMember,
 )
 from msuinspect.errors import CabinetSetError, MsuInspectError
-from msuinspect.findings import Finding, Severity
+from msuinspect.findings import Finding, FindingSink, Severity
 from msuinspect.source import FileSource
 
 #: cabinets followed in one direction before giving up (hostile loops, huge sets)
@@ -84,8 +84,7 @@ class CabinetSet(MemberStore):
         plan_keys: dict[int, int] = {}  # member index -> id of its folder's segment list
         seglists: dict[int, tuple[list[FolderSegment], str, str]] = {}
 
-        def note(code: str, msg: str, path: str) -> None:
-            self.findings.append(Finding(code, Severity.WARNING, msg, LAYER, path=path))
+        notes = FindingSink(LAYER, into=self.findings)
 
         def noted_incomplete(path: str) -> bool:
             """A missing neighbour of ``path`` was reported already (by :func:`discover_set`)."""
@@ -118,11 +117,12 @@ class CabinetSet(MemberStore):
                     paths.append(open_path)
                 else:
                     if j == 0 and open_plan is not None:
-                        note(
+                        notes.add(
                             "cab-set-inconsistent",
+                            Severity.WARNING,
                             f"{self.cabinets[k - 1].display_name} continues a folder into "
                             f"{cab.display_name}, which does not continue it",
-                            cab.display_name,
+                            path=cab.display_name,
                         )
                     seg_lists.append([seg])
                     starts_here.append(True)
@@ -131,11 +131,12 @@ class CabinetSet(MemberStore):
                     labels.append(f"folder {j} of {os.path.basename(cab.display_name)}")
                     paths.append(cab.display_name)
                     if missing_start and not noted_incomplete(cab.display_name):
-                        note(
+                        notes.add(
                             "cab-set-incomplete",
+                            Severity.WARNING,
                             f"{cab.display_name} continues a folder from a previous cabinet "
                             "that is not present",
-                            cab.display_name,
+                            path=cab.display_name,
                         )
                 if j == 0:
                     open_plan = None
@@ -161,11 +162,12 @@ class CabinetSet(MemberStore):
                     ]
                     if match:
                         continue  # listed already, in the cabinet where it starts
-                    note(
+                    notes.add(
                         "cab-set-inconsistent",
+                        Severity.WARNING,
                         f"{cab.display_name} continues member {m.name!r}, which the previous "
                         "cabinet does not list",
-                        cab.display_name,
+                        path=cab.display_name,
                     )
                 new = dataclasses.replace(m, index=len(self._members))
                 self._members.append(new)
@@ -185,12 +187,13 @@ class CabinetSet(MemberStore):
                 open_members = []
         last = self.cabinets[-1]
         if open_plan is not None and not noted_incomplete(last.display_name):
-            note(
+            notes.add(
                 "cab-set-incomplete",
+                Severity.WARNING,
                 f"{last.display_name} continues a folder into "
                 f"{(last.layout.header.next_cabinet or b'?').decode('latin-1')!r}, which is not "
                 "present; members whose bytes lie in it cannot be read",
-                last.display_name,
+                path=last.display_name,
             )
         # freeze plans now that every segment list is complete
         frozen: dict[int, FolderPlan] = {}

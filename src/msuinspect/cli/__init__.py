@@ -411,9 +411,7 @@ def extract_cmd(
     sys.exit(EXIT_FAILED if bad else EXIT_OK)
 
 
-@main.command(
-    "decoders", epilog="\b\nExit status:\n  0   done\n  70  internal error (a bug)"
-)
+@main.command("decoders", epilog="\b\nExit status:\n  0   done\n  70  internal error (a bug)")
 def decoders_cmd() -> None:
     """Show the decoder backends available on this machine."""
     for c in default_codecs():

@@ -3,10 +3,23 @@ computed over exact encodings, which parsers normalise away)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
 
 from msuinspect.errors import FormatError
+
+SEQUENCE = 0x30
+SET = 0x31
+BOOLEAN = 0x01
+INTEGER = 0x02
+OCTET_STRING = 0x04
+OID = 0x06
+UTC_TIME = 0x17
+GENERALIZED_TIME = 0x18
+BMP_STRING = 0x1E
+CTX0_CONSTRUCTED = 0xA0
 
 
 class DerError(FormatError):
@@ -66,6 +79,91 @@ def children(buf: bytes | memoryview, parent: Tlv) -> Iterator[Tlv]:
         child = read_tlv(buf, pos, parent.end)
         yield child
         pos = child.end
+
+
+def expect(tlv: Tlv, tag: int, what: str) -> Tlv:
+    """``tlv`` itself when it carries ``tag``; otherwise :class:`DerError`."""
+    if tlv.tag != tag:
+        raise DerError(f"{what}: expected tag 0x{tag:02x}, found 0x{tlv.tag:02x}", offset=tlv.start)
+    return tlv
+
+
+_OID_CACHE: dict[bytes, str] = {}
+_OID_CACHE_SIZE = 4096
+
+
+def oid(buf: bytes, tlv: Tlv) -> str:
+    """The dotted form of the OBJECT IDENTIFIER ``tlv`` (decoded forms of recent ones are
+    cached: catalogs repeat a handful of OIDs per member)."""
+    expect(tlv, OID, "object identifier")
+    body = buf[tlv.body : tlv.end]
+    cached = _OID_CACHE.get(body)
+    if cached is not None:
+        return cached
+    if not body or len(body) > 128 or body[-1] & 0x80:
+        raise DerError("malformed object identifier", offset=tlv.start)
+    dotted = _decode_oid(body)
+    if len(_OID_CACHE) < _OID_CACHE_SIZE:
+        _OID_CACHE[body] = dotted
+    return dotted
+
+
+def _decode_oid(body: bytes) -> str:
+    arcs: list[int] = []
+    value = 0
+    for b in body:
+        value = (value << 7) | (b & 0x7F)
+        if not b & 0x80:
+            arcs.append(value)
+            value = 0
+    first = arcs[0]
+    head = [0, first] if first < 40 else [1, first - 40] if first < 80 else [2, first - 80]
+    return ".".join(str(a) for a in head + arcs[1:])
+
+
+def integer(buf: bytes, tlv: Tlv, max_bytes: int = 32) -> int:
+    """The INTEGER ``tlv``, at most ``max_bytes`` long."""
+    expect(tlv, INTEGER, "integer")
+    body = buf[tlv.body : tlv.end]
+    if not body or len(body) > max_bytes:
+        raise DerError("integer empty or too long", offset=tlv.start)
+    return int.from_bytes(body, "big", signed=True)
+
+
+_UTC_RE = re.compile(rb"(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})?(Z|[+-]\d{4})")
+_GEN_RE = re.compile(
+    rb"(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})?(\d{2})?(?:[.,](\d{1,9}))?(Z|[+-]\d{4})?"
+)
+
+
+def time(buf: bytes, tlv: Tlv) -> datetime:
+    """The UTCTime or GeneralizedTime ``tlv`` in UTC (tolerant: seconds, fractions and
+    the zone may be missing or offset)."""
+    body = bytes(buf[tlv.body : tlv.end])
+    m = (_UTC_RE if tlv.tag == UTC_TIME else _GEN_RE).fullmatch(body)
+    if m is None:
+        raise DerError(f"malformed time {body[:40]!r}", offset=tlv.start)
+    try:
+        if tlv.tag == UTC_TIME:
+            yy = int(m.group(1))
+            year = 1900 + yy if yy >= 50 else 2000 + yy
+            parts = [int(m.group(i) or 0) for i in range(2, 7)]
+            frac, zone = b"", m.group(7)
+        else:
+            year = int(m.group(1))
+            parts = [int(m.group(i) or 0) for i in range(2, 7)]
+            frac, zone = m.group(7) or b"", m.group(8) or b"Z"
+        tz = UTC
+        if zone != b"Z":
+            sign = -1 if zone[:1] == b"-" else 1
+            offset = timedelta(hours=int(zone[1:3]), minutes=int(zone[3:5]))
+            tz = timezone(sign * offset)
+        micro = int((frac + b"000000")[:6]) if frac else 0
+        month, day, hour, minute, second = parts
+        value = datetime(year, month, day, hour, minute, second, micro, tzinfo=tz)
+        return value.astimezone(UTC)
+    except (ValueError, OverflowError) as exc:
+        raise DerError(f"invalid time {body[:40]!r}: {exc}", offset=tlv.start) from exc
 
 
 def total_length(data: bytes | memoryview, offset: int = 0) -> int:

@@ -21,6 +21,18 @@ PKCS9_COUNTERSIGNATURE = "1.2.840.113549.1.9.6"
 CMS_ALGORITHM_PROTECTION = "1.2.840.113549.1.9.52"
 TST_INFO = "1.2.840.113549.1.9.16.1.4"
 MS_CTL = "1.3.6.1.4.1.311.10.1"
+#: szOID_CATALOG_LIST: the subjectUsage of a catalog
+CATALOG_LIST = "1.3.6.1.4.1.311.12.1.1"
+#: szOID_CATALOG_LIST_MEMBER: subjectAlgorithm of a version 1 (SHA-1) catalog
+CATALOG_LIST_MEMBER = "1.3.6.1.4.1.311.12.1.2"
+#: szOID_CATALOG_LIST_MEMBER2: subjectAlgorithm of a version 2 (SHA-256) catalog
+CATALOG_LIST_MEMBER2 = "1.3.6.1.4.1.311.12.1.3"
+#: CAT_NAMEVALUE_OBJID: a name/value pair (member attribute or catalog extension)
+CAT_NAMEVALUE = "1.3.6.1.4.1.311.12.2.1"
+#: CAT_MEMBERINFO_OBJID: SIP subject GUID and cert version (version 1 catalogs)
+CAT_MEMBERINFO = "1.3.6.1.4.1.311.12.2.2"
+#: CAT_MEMBERINFO2_OBJID: version 2 catalogs; its value fits no published schema
+CAT_MEMBERINFO2 = "1.3.6.1.4.1.311.12.2.3"
 MS_JAVA_PERMISSIONS = "1.3.6.1.4.1.311.15.1"
 MS_UNAUTHENTICATED_BLOB = "1.3.6.1.4.1.42921.1.2.1"
 #: seen on Microsoft signatures: 'Microsoft Individual/Commercial Code Signing' purposes

@@ -84,8 +84,8 @@ class _Context:
         # their path: computed once per file. Microsoft cabinets repeat files (the same DLL
         # under several names, the same catalog in several copies of a payload).
         self.reports: dict[_Content, FileReport] = {}
-        #: a parsed catalog and its findings as the parser made them (before paths are set)
-        self.catalogs: dict[_Content, tuple[Catalog, tuple[Finding, ...]]] = {}
+        #: a parsed catalog, its findings about the first node that holds it
+        self.catalogs: dict[_Content, Catalog] = {}
 
 
 def analyse_file(
@@ -327,7 +327,7 @@ def _examine(
             _take_report(node, report)
             view, report.signed_data = report.signed_data, None
         if node.kind is NodeKind.CATALOG:
-            node.parsed = _catalog(data, view, ctx, content)
+            node.parsed = _catalog(data, view, ctx, content, node.path)
             node.findings.extend(node.parsed.findings)
         elif kind in (NodeKind.PE, NodeKind.PKCS7):
             pass  # verified above
@@ -349,9 +349,7 @@ def _examine(
             node.findings.extend(node.parsed.findings)
     except MsuInspectError as exc:
         node.findings.append(_error_finding(node.path, exc))
-    for fi in node.findings:
-        if fi.path is None:
-            object.__setattr__(fi, "path", node.path)
+    node.findings = [fi.with_path(node.path) for fi in node.findings]
 
 
 def _signature_report(
@@ -390,16 +388,19 @@ def _moved(report: FileReport, path: str) -> FileReport:
 
 
 def _catalog(
-    data: bytes, view: SignedDataView | None, ctx: _Context, content: _Content | None
+    data: bytes,
+    view: SignedDataView | None,
+    ctx: _Context,
+    content: _Content | None,
+    path: str,
 ) -> Catalog:
     """The parsed catalog, once per distinct content; each node gets its own findings."""
     known = ctx.catalogs.get(content) if content is not None else None
     if known is not None:
-        catalog, pristine = known
-        return replace(catalog, findings=tuple(replace(fi) for fi in pristine))
-    catalog = parse_catalog(data, view=view)
+        return replace(known, findings=tuple(replace(fi, path=path) for fi in known.findings))
+    catalog = parse_catalog(data, view=view, path=path)
     if content is not None:
-        ctx.catalogs[content] = (catalog, tuple(replace(fi) for fi in catalog.findings))
+        ctx.catalogs[content] = catalog
     return catalog
 
 

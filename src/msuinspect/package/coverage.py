@@ -14,6 +14,8 @@ of Windows 6.x packages carry no names for most members, so an unlisted member i
 
 from __future__ import annotations
 
+from typing import cast
+
 from msuinspect.authenticode.algorithms import canonical
 from msuinspect.findings import Finding, Severity
 from msuinspect.package.catalog import Catalog, CatalogMember, SipKind
@@ -38,6 +40,12 @@ def _catalog_valid(node: PackageNode) -> bool:
         and rep.signatures
         and all(s.digest_valid is not False and s.signature_valid for s in rep.signatures)
     )
+
+
+def _catalog(node: PackageNode) -> Catalog:
+    """The catalog a node of :func:`apply_coverage`'s list holds (the list keeps only
+    catalog nodes whose content parsed)."""
+    return cast(Catalog, node.parsed)
 
 
 def apply_coverage(container: PackageNode) -> list[Finding]:
@@ -80,7 +88,7 @@ def apply_coverage(container: PackageNode) -> list[Finding]:
     leftover = {
         (m.digest_algorithm, m.digest)
         for cat in catalogs
-        for m in cat.parsed.members
+        for m in _catalog(cat).members
         if (cat.path, m.index) not in matched and m.digest is not None and m.sip is SipKind.FLAT
     }
     for n in container.children:
@@ -154,7 +162,7 @@ class _Index:
         #: normalised file name -> (catalog position, member position, the first such member)
         self.by_name: dict[str, list[tuple[int, int, CatalogMember]]] = {}
         for pos, cat in enumerate(catalogs):
-            catalog: Catalog = cat.parsed
+            catalog = _catalog(cat)
             digests: dict[tuple[str, bytes], list[CatalogMember]] = {}
             names: dict[str, tuple[int, CatalogMember]] = {}
             for mpos, m in enumerate(catalog.members):

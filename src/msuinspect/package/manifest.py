@@ -25,7 +25,7 @@ from lxml import etree
 
 from msuinspect.cab import names
 from msuinspect.errors import FormatError
-from msuinspect.findings import Finding, Severity
+from msuinspect.findings import Finding, FindingSink, Severity
 from msuinspect.package.mum import (
     AssemblyIdentity,
     check_identity,
@@ -181,17 +181,13 @@ def parse_component_folder_name(name: str) -> ComponentKey | None:
     )
 
 
-def _finding(code: str, severity: Severity, message: str, **evidence: object) -> Finding:
-    return Finding(code, severity, message, LAYER, evidence=evidence)
-
-
 def _algorithm_name(uri: str) -> str | None:
     frag = uri.rpartition("#")[2].strip().casefold()
     frag = _ALGORITHM_ALIASES.get(frag, frag)
     return frag if frag in DIGEST_SIZES else None
 
 
-def _file_hashes(el: etree._Element, fname: str, findings: list[Finding]) -> dict[str, str]:
+def _file_hashes(el: etree._Element, fname: str, findings: FindingSink) -> dict[str, str]:
     hashes: dict[str, str] = {}
     for hash_el in children_named(el, "hash"):
         method = next((d for d in hash_el.iter() if local(d.tag) == "DigestMethod"), None)
@@ -200,15 +196,13 @@ def _file_hashes(el: etree._Element, fname: str, findings: list[Finding]) -> dic
         alg = _algorithm_name(uri)
         text = "".join((value_el.text or "").split()) if value_el is not None else ""
         if alg is None or not text:
-            findings.append(
-                _finding(
-                    "manifest-hash-unreadable",
-                    Severity.WARNING,
-                    f"file {fname!r}: <hash> with algorithm {uri!r} and "
-                    f"{'a' if text else 'no'} digest value is not understood",
-                    file=fname,
-                    algorithm=uri,
-                )
+            findings.add(
+                "manifest-hash-unreadable",
+                Severity.WARNING,
+                f"file {fname!r}: <hash> with algorithm {uri!r} and "
+                f"{'a' if text else 'no'} digest value is not understood",
+                file=fname,
+                algorithm=uri,
             )
             continue
         try:
@@ -216,15 +210,13 @@ def _file_hashes(el: etree._Element, fname: str, findings: list[Finding]) -> dic
         except (binascii.Error, ValueError):
             digest = b""
         if len(digest) != DIGEST_SIZES[alg]:
-            findings.append(
-                _finding(
-                    "manifest-hash-unreadable",
-                    Severity.WARNING,
-                    f"file {fname!r}: {alg} digest {text[:64]!r} is not base64 of "
-                    f"{DIGEST_SIZES[alg]} bytes",
-                    file=fname,
-                    algorithm=alg,
-                )
+            findings.add(
+                "manifest-hash-unreadable",
+                Severity.WARNING,
+                f"file {fname!r}: {alg} digest {text[:64]!r} is not base64 of "
+                f"{DIGEST_SIZES[alg]} bytes",
+                file=fname,
+                algorithm=alg,
             )
             continue
         hashes.setdefault(alg, digest.hex())
@@ -235,47 +227,41 @@ def _file_hashes(el: etree._Element, fname: str, findings: list[Finding]) -> dic
         alg = _algorithm_name("#" + alg_attr)
         value = legacy.strip()
         if alg is None or not _HEX.match(value) or len(value) != 2 * DIGEST_SIZES[alg]:
-            findings.append(
-                _finding(
-                    "manifest-hash-unreadable",
-                    Severity.WARNING,
-                    f"file {fname!r}: hash={value[:64]!r} hashalg={alg_attr!r} is not understood",
-                    file=fname,
-                    algorithm=alg_attr,
-                )
+            findings.add(
+                "manifest-hash-unreadable",
+                Severity.WARNING,
+                f"file {fname!r}: hash={value[:64]!r} hashalg={alg_attr!r} is not understood",
+                file=fname,
+                algorithm=alg_attr,
             )
         elif alg not in hashes:
             hashes[alg] = value.lower()
         elif hashes[alg] != value.lower():
             hashes[f"{alg}-attribute"] = value.lower()
-            findings.append(
-                _finding(
-                    "manifest-hash-attribute-differs",
-                    Severity.INFO,
-                    f"file {fname!r}: the hash= attribute ({alg}) differs from the <hash> "
-                    "digest; both are kept",
-                    file=fname,
-                    digest=hashes[alg],
-                    attribute=value.lower(),
-                )
+            findings.add(
+                "manifest-hash-attribute-differs",
+                Severity.INFO,
+                f"file {fname!r}: the hash= attribute ({alg}) differs from the <hash> "
+                "digest; both are kept",
+                file=fname,
+                digest=hashes[alg],
+                attribute=value.lower(),
             )
     return hashes
 
 
-def _check_name(value: str | None, what: str, fname: str, findings: list[Finding]) -> None:
+def _check_name(value: str | None, what: str, fname: str, findings: FindingSink) -> None:
     if value is None:
         return
     flags = names.classify(value)
     if flags:
-        findings.append(
-            _finding(
-                "manifest-file-name-unsafe",
-                Severity.WARNING,
-                f"file {fname!r}: {what} {value!r} is not a plain relative name "
-                f"({', '.join(sorted(flags))})",
-                file=fname,
-                flags=sorted(flags),
-            )
+        findings.add(
+            "manifest-file-name-unsafe",
+            Severity.WARNING,
+            f"file {fname!r}: {what} {value!r} is not a plain relative name "
+            f"({', '.join(sorted(flags))})",
+            file=fname,
+            flags=sorted(flags),
         )
 
 
@@ -287,6 +273,14 @@ def parse_manifest(data: bytes) -> ComponentManifest:
     :raises ManifestFormatError: the root element is not ``<assembly>``
     """
     if data.startswith(DCM_MAGIC):
+        notes = FindingSink(LAYER)
+        notes.add(
+            "manifest-compressed",
+            Severity.INFO,
+            "compressed manifest (DCM\\x01 + PA30): an MSDelta patch against a base "
+            "manifest of the servicing stack, which this tool does not expand",
+            magic=data[:8].hex(),
+        )
         return ComponentManifest(
             identity=None,
             namespace=None,
@@ -294,41 +288,29 @@ def parse_manifest(data: bytes) -> ComponentManifest:
             files=(),
             registry_key_count=0,
             is_delta_compressed=True,
-            findings=(
-                _finding(
-                    "manifest-compressed",
-                    Severity.INFO,
-                    "compressed manifest (DCM\\x01 + PA30): an MSDelta patch against a base "
-                    "manifest of the servicing stack, which this tool does not expand",
-                    magic=data[:8].hex(),
-                ),
-            ),
+            findings=notes.result(),
         )
     root = parse_xml(data, what="component manifest")
     if local(root.tag) != "assembly":
         raise ManifestFormatError(
             f"component manifest: root element is <{local(root.tag)}>, expected <assembly>"
         )
-    findings: list[Finding] = []
+    findings = FindingSink(LAYER)
     ns = namespace(root.tag)
     if ns not in KNOWN_NAMESPACES:
-        findings.append(
-            _finding(
-                "manifest-namespace",
-                Severity.WARNING,
-                f"component manifest namespace is {ns!r}",
-                namespace=ns,
-            )
+        findings.add(
+            "manifest-namespace",
+            Severity.WARNING,
+            f"component manifest namespace is {ns!r}",
+            namespace=ns,
         )
     ident_el = first_child(root, "assemblyIdentity")
     identity: AssemblyIdentity | None = None
     if ident_el is None:
-        findings.append(
-            _finding(
-                "manifest-no-identity",
-                Severity.ERROR,
-                "component manifest has no <assemblyIdentity>",
-            )
+        findings.add(
+            "manifest-no-identity",
+            Severity.ERROR,
+            "component manifest has no <assemblyIdentity>",
         )
     else:
         identity = identity_from_element(ident_el)
@@ -348,9 +330,7 @@ def parse_manifest(data: bytes) -> ComponentManifest:
         a = attributes(el)
         fname = a.get("name", "")
         if not fname:
-            findings.append(
-                _finding("manifest-file-no-name", Severity.WARNING, "a <file> has no name")
-            )
+            findings.add("manifest-file-no-name", Severity.WARNING, "a <file> has no name")
         _check_name(fname or None, "name", fname, findings)
         _check_name(a.get("sourceName"), "sourceName", fname, findings)
         files.append(
@@ -371,5 +351,5 @@ def parse_manifest(data: bytes) -> ComponentManifest:
         files=tuple(files),
         registry_key_count=registry_keys,
         is_delta_compressed=False,
-        findings=tuple(findings),
+        findings=findings.result(),
     )

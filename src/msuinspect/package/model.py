@@ -6,11 +6,29 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, TypeAlias
 
 from msuinspect.authenticode.inspect import FileReport
 from msuinspect.findings import Finding
 from msuinspect.package.kinds import NodeKind
+
+if TYPE_CHECKING:  # the parsers (lxml and all) load with the walk, not with the model
+    from msuinspect.package.catalog import Catalog
+    from msuinspect.package.cix import ContainerIndex
+    from msuinspect.package.manifest import ComponentManifest
+    from msuinspect.package.mum import PackageManifest
+    from msuinspect.package.properties import PackageProperties
+    from msuinspect.package.unattend import Unattend
+
+    #: what a node's content parses into
+    ParsedContent: TypeAlias = (
+        Catalog
+        | PackageManifest
+        | ComponentManifest
+        | PackageProperties
+        | Unattend
+        | ContainerIndex
+    )
 
 
 class CoverageStatus(StrEnum):
@@ -48,9 +66,8 @@ class PackageNode:
     pe_digests: dict[str, str] = field(default_factory=dict)
     #: the signature report, for signed kinds (cabinets, catalogs, PE files)
     signatures: FileReport | None = None
-    #: the parsed content: Catalog, PackageManifest, ComponentManifest, PackageProperties,
-    #: Unattend or ContainerIndex (see msuinspect.package)
-    parsed: Any = None
+    #: the parsed content (see msuinspect.package), for the kinds that have one
+    parsed: ParsedContent | None = None
     children: list[PackageNode] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     coverage: Coverage | None = None

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from msuinspect.errors import FormatError
-from msuinspect.findings import Finding, Severity
+from msuinspect.findings import Finding, FindingSink, Severity
 from msuinspect.package.xmlsafe import (
     attributes,
     children_named,
@@ -139,20 +139,17 @@ def identity_from_element(el: etree._Element) -> AssemblyIdentity:
 
 def check_identity(ident: AssemblyIdentity, where: str, *, code: str) -> list[Finding]:
     """Findings for a missing name or an unparsable version."""
-    out: list[Finding] = []
+    out = FindingSink(LAYER)
     if not ident.name:
-        out.append(Finding(code, Severity.WARNING, f"{where}: assemblyIdentity has no name", LAYER))
+        out.add(code, Severity.WARNING, f"{where}: assemblyIdentity has no name")
     if ident.version is not None and ident.version_tuple is None:
-        out.append(
-            Finding(
-                code,
-                Severity.WARNING,
-                f"{where}: assemblyIdentity version {ident.version!r} is not a dotted version",
-                LAYER,
-                evidence={"identity": ident.identity_string},
-            )
+        out.add(
+            code,
+            Severity.WARNING,
+            f"{where}: assemblyIdentity version {ident.version!r} is not a dotted version",
+            identity=ident.identity_string,
         )
-    return out
+    return out.findings
 
 
 def dedupe(idents: Iterable[AssemblyIdentity]) -> tuple[AssemblyIdentity, ...]:
@@ -359,10 +356,6 @@ class PackageManifest:
         return self._root("manifestVersion")
 
 
-def _finding(code: str, severity: Severity, message: str, **evidence: object) -> Finding:
-    return Finding(code, severity, message, LAYER, evidence=evidence)
-
-
 def _update_children(
     el: etree._Element, wrappers: tuple[dict[str, str], ...]
 ) -> Iterator[UpdateChild]:
@@ -424,20 +417,18 @@ def parse_mum(data: bytes) -> PackageManifest:
     :raises LimitExceededError: larger than the XML size limit
     """
     root = parse_xml(data, what="package manifest")
-    findings: list[Finding] = []
+    findings = FindingSink(LAYER)
     if local(root.tag) != "assembly":
         raise MumFormatError(
             f"package manifest: root element is <{local(root.tag)}>, expected <assembly>"
         )
     ns = namespace(root.tag)
     if ns != ASM_V3:
-        findings.append(
-            _finding(
-                "mum-namespace",
-                Severity.WARNING,
-                f"package manifest namespace is {ns!r}, expected {ASM_V3!r}",
-                namespace=ns,
-            )
+        findings.add(
+            "mum-namespace",
+            Severity.WARNING,
+            f"package manifest namespace is {ns!r}, expected {ASM_V3!r}",
+            namespace=ns,
         )
     ident_el = first_child(root, "assemblyIdentity")
     if ident_el is None:
@@ -445,56 +436,14 @@ def parse_mum(data: bytes) -> PackageManifest:
     identity = identity_from_element(ident_el)
     findings.extend(check_identity(identity, "package identity", code="mum-identity-incomplete"))
 
-    package_el = first_child(root, "package")
-    package: PackageInfo | None = None
-    parents: list[Parent] = []
-    installers: list[AssemblyIdentity] = []
-    updates: list[Update] = []
-    custom: list[CustomElement] = []
-    if package_el is None:
-        findings.append(
-            _finding("mum-no-package", Severity.ERROR, "package manifest has no <package> element")
-        )
-    else:
-        package = PackageInfo(attributes(package_el))
-        if not package.identifier:
-            findings.append(
-                _finding(
-                    "mum-identity-incomplete",
-                    Severity.WARNING,
-                    "<package> has no identifier attribute",
-                )
-            )
-        for child in elements(package_el):
-            name = local(child.tag)
-            if name == "parent":
-                idents = tuple(
-                    identity_from_element(i) for i in children_named(child, "assemblyIdentity")
-                )
-                if not idents:
-                    findings.append(
-                        _finding(
-                            "mum-parent-empty",
-                            Severity.WARNING,
-                            "<parent> names no assemblyIdentity",
-                        )
-                    )
-                parents.append(Parent(idents, attributes(child)))
-            elif name == "installerAssembly":
-                installers.append(identity_from_element(child))
-            elif name == "update":
-                a = attributes(child)
-                kids = tuple(_update_children(child, ()))
-                updates.append(Update(a.get("name"), a.get("displayName"), a, kids))
-        custom = _custom_elements(package_el)
+    pc = _read_package(root, findings)
+    package, parents, installers, updates = pc.package, pc.parents, pc.installers, pc.updates
     if len(installers) > 1:
-        findings.append(
-            _finding(
-                "mum-installer-assemblies",
-                Severity.WARNING,
-                f"{len(installers)} <installerAssembly> elements; the first is reported",
-                installers=[i.identity_string for i in installers],
-            )
+        findings.add(
+            "mum-installer-assemblies",
+            Severity.WARNING,
+            f"{len(installers)} <installerAssembly> elements; the first is reported",
+            installers=[i.identity_string for i in installers],
         )
     for up in updates:
         for ch in up.children:
@@ -513,21 +462,14 @@ def parse_mum(data: bytes) -> PackageManifest:
         ch.identity for ch in children if ch.identity is not None and ch.is_package_reference
     )
 
-    evidence: list[str] = []
-    for el in root.iter():
-        if local(el.tag) in ("assemblyIdentity", "installerAssembly"):
-            ident = identity_from_element(el)
-            if ESU_MARKER in ident.name.casefold() and ident.identity_string not in evidence:
-                evidence.append(ident.identity_string)
+    evidence = _esu_evidence(root)
     if evidence:
-        findings.append(
-            _finding(
-                "mum-esu-gated",
-                Severity.INFO,
-                "the package names an ExtendedSecurityUpdatesAI assembly: it installs only "
-                "with an Extended Security Updates licence (heuristic)",
-                identities=list(evidence),
-            )
+        findings.add(
+            "mum-esu-gated",
+            Severity.INFO,
+            "the package names an ExtendedSecurityUpdatesAI assembly: it installs only "
+            "with an Extended Security Updates licence (heuristic)",
+            identities=list(evidence),
         )
 
     return PackageManifest(
@@ -542,6 +484,67 @@ def parse_mum(data: bytes) -> PackageManifest:
         package_references=references,
         esu_gated=bool(evidence),
         esu_evidence=tuple(evidence),
-        custom_information=tuple(custom),
-        findings=tuple(findings),
+        custom_information=tuple(pc.custom),
+        findings=findings.result(),
     )
+
+
+@dataclass(slots=True)
+class _PackageContent:
+    """What the ``<package>`` element holds."""
+
+    package: PackageInfo | None = None
+    parents: list[Parent] = field(default_factory=list)
+    installers: list[AssemblyIdentity] = field(default_factory=list)
+    updates: list[Update] = field(default_factory=list)
+    custom: list[CustomElement] = field(default_factory=list)
+
+
+def _read_package(root: etree._Element, findings: FindingSink) -> _PackageContent:
+    """The ``<package>`` element: its attributes, parents, installer assemblies, updates
+    and custom elements (a finding when it is missing)."""
+    package_el = first_child(root, "package")
+    pc = _PackageContent()
+    if package_el is None:
+        findings.add("mum-no-package", Severity.ERROR, "package manifest has no <package> element")
+    else:
+        pc.package = package = PackageInfo(attributes(package_el))
+        if not package.identifier:
+            findings.add(
+                "mum-identity-incomplete",
+                Severity.WARNING,
+                "<package> has no identifier attribute",
+            )
+        for child in elements(package_el):
+            name = local(child.tag)
+            if name == "parent":
+                idents = tuple(
+                    identity_from_element(i) for i in children_named(child, "assemblyIdentity")
+                )
+                if not idents:
+                    findings.add(
+                        "mum-parent-empty",
+                        Severity.WARNING,
+                        "<parent> names no assemblyIdentity",
+                    )
+                pc.parents.append(Parent(idents, attributes(child)))
+            elif name == "installerAssembly":
+                pc.installers.append(identity_from_element(child))
+            elif name == "update":
+                a = attributes(child)
+                kids = tuple(_update_children(child, ()))
+                pc.updates.append(Update(a.get("name"), a.get("displayName"), a, kids))
+        pc.custom = _custom_elements(package_el)
+    return pc
+
+
+def _esu_evidence(root: etree._Element) -> list[str]:
+    """The identity strings of every assembly that names the ESU installer (see
+    :func:`parse_mum`)."""
+    evidence: list[str] = []
+    for el in root.iter():
+        if local(el.tag) in ("assemblyIdentity", "installerAssembly"):
+            ident = identity_from_element(el)
+            if ESU_MARKER in ident.name.casefold() and ident.identity_string not in evidence:
+                evidence.append(ident.identity_string)
+    return evidence

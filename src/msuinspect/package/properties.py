@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 
 from msuinspect.errors import LimitExceededError
-from msuinspect.findings import Finding, Severity
+from msuinspect.findings import Finding, FindingSink, Severity
 
 LAYER = "package"
 DEFAULT_MAX_SIZE = 1 << 20
@@ -144,10 +144,6 @@ def _parse_date(value: str | None) -> _dt.date | None:
         return None
 
 
-def _finding(code: str, severity: Severity, message: str, **evidence: object) -> Finding:
-    return Finding(code, severity, message, LAYER, evidence=evidence)
-
-
 def _sniff_utf16(data: bytes) -> str | None:
     """``utf-16-le`` / ``utf-16-be`` when the NUL bytes fall on one parity, else None."""
     head = data[:_SNIFF]
@@ -201,15 +197,13 @@ def parse_properties(data: bytes, *, max_size: int = DEFAULT_MAX_SIZE) -> Packag
             f"pkgProperties: {len(data)} bytes exceed the limit of {max_size} bytes"
         )
     text, encoding, lossy = decode_properties(data)
-    findings: list[Finding] = []
+    findings = FindingSink(LAYER)
     if lossy:
-        findings.append(
-            _finding(
-                "properties-encoding",
-                Severity.WARNING,
-                f"pkgProperties bytes are not valid {encoding}; undecodable bytes were replaced",
-                encoding=encoding,
-            )
+        findings.add(
+            "properties-encoding",
+            Severity.WARNING,
+            f"pkgProperties bytes are not valid {encoding}; undecodable bytes were replaced",
+            encoding=encoding,
         )
     text = text.removeprefix("\ufeff")
     raw: dict[str, str] = {}
@@ -221,43 +215,37 @@ def parse_properties(data: bytes, *, max_size: int = DEFAULT_MAX_SIZE) -> Packag
         key, eq, value = stripped.partition("=")
         key = key.strip()
         if not eq or not key:
-            findings.append(
-                _finding(
-                    "properties-bad-line",
-                    Severity.WARNING,
-                    f'pkgProperties line {lineno} is not Key="Value": {stripped[:80]!r}',
-                    line=lineno,
-                )
+            findings.add(
+                "properties-bad-line",
+                Severity.WARNING,
+                f'pkgProperties line {lineno} is not Key="Value": {stripped[:80]!r}',
+                line=lineno,
             )
             continue
         value = value.strip()
         if len(value) >= 2 and value.startswith('"') and value.endswith('"'):
             value = value[1:-1]
         else:
-            findings.append(
-                _finding(
-                    "properties-unquoted",
-                    Severity.INFO,
-                    f"pkgProperties line {lineno}: the value of {key!r} is not in double quotes",
-                    line=lineno,
-                    key=key,
-                )
+            findings.add(
+                "properties-unquoted",
+                Severity.INFO,
+                f"pkgProperties line {lineno}: the value of {key!r} is not in double quotes",
+                line=lineno,
+                key=key,
             )
             value = value.strip('"')
         norm = normalise_key(key)
         if norm in index:
             first = index[norm]
-            findings.append(
-                _finding(
-                    "properties-duplicate-key",
-                    Severity.WARNING,
-                    f"pkgProperties line {lineno}: key {key!r} repeats {first!r}; "
-                    "the first value is used",
-                    line=lineno,
-                    key=key,
-                    kept=raw[first],
-                    ignored=value,
-                )
+            findings.add(
+                "properties-duplicate-key",
+                Severity.WARNING,
+                f"pkgProperties line {lineno}: key {key!r} repeats {first!r}; "
+                "the first value is used",
+                line=lineno,
+                key=key,
+                kept=raw[first],
+                ignored=value,
             )
             continue
         index[norm] = key
@@ -265,40 +253,32 @@ def parse_properties(data: bytes, *, max_size: int = DEFAULT_MAX_SIZE) -> Packag
 
     props = PackageProperties(encoding, raw, index)
     if not raw:
-        findings.append(
-            _finding("properties-empty", Severity.WARNING, 'pkgProperties holds no Key="Value"')
-        )
+        findings.add("properties-empty", Severity.WARNING, 'pkgProperties holds no Key="Value"')
     else:
         missing = [k for k in KNOWN_KEYS if normalise_key(k) not in index]
         if missing:
-            findings.append(
-                _finding(
-                    "properties-missing-key",
-                    Severity.INFO,
-                    "pkgProperties lacks " + ", ".join(repr(k) for k in missing),
-                    keys=missing,
-                )
+            findings.add(
+                "properties-missing-key",
+                Severity.INFO,
+                "pkgProperties lacks " + ", ".join(repr(k) for k in missing),
+                keys=missing,
             )
     kb = props.get("KB Article Number")
     if kb is not None and props.kb_article is None:
-        findings.append(
-            _finding(
-                "properties-bad-value",
-                Severity.WARNING,
-                f"pkgProperties 'KB Article Number' {kb!r} is not a KB number",
-                key="KB Article Number",
-                value=kb,
-            )
+        findings.add(
+            "properties-bad-value",
+            Severity.WARNING,
+            f"pkgProperties 'KB Article Number' {kb!r} is not a KB number",
+            key="KB Article Number",
+            value=kb,
         )
     built = props.get("Build Date")
     if built is not None and props.build_date is None:
-        findings.append(
-            _finding(
-                "properties-bad-value",
-                Severity.WARNING,
-                f"pkgProperties 'Build Date' {built!r} is not a YYYY/MM/DD date",
-                key="Build Date",
-                value=built,
-            )
+        findings.add(
+            "properties-bad-value",
+            Severity.WARNING,
+            f"pkgProperties 'Build Date' {built!r} is not a YYYY/MM/DD date",
+            key="Build Date",
+            value=built,
         )
-    return PackageProperties(encoding, raw, index, tuple(findings))
+    return PackageProperties(encoding, raw, index, findings.result())

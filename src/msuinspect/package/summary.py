@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, field
 
 from msuinspect.authenticode.identity import SignerClass
-from msuinspect.findings import Finding, Severity
+from msuinspect.findings import Finding, FindingSink, Severity
 from msuinspect.package.catalog import Catalog
 from msuinspect.package.kinds import NodeKind
 from msuinspect.package.manifest import ComponentManifest
@@ -154,10 +154,6 @@ def _vt(version: str) -> tuple[int, ...]:
     return tuple(out)
 
 
-def _note(s: PackageSummary, code: str, sev: Severity, msg: str, path: str, **ev: object) -> None:
-    s.findings.append(Finding(code, sev, msg, LAYER, path=path, evidence=ev))
-
-
 #: top-level kinds that are update packages by their anatomy
 _PACKAGE_KINDS = (NodeKind.MSU, NodeKind.UPDATE_CAB, NodeKind.MSU_PSFX, NodeKind.MSU_WIM)
 
@@ -178,19 +174,17 @@ def _os_build_version(version: str) -> str | None:
     return nt if nt in PRODUCTS and int(parts[2]) >= 2600 else None
 
 
-def _check_name(s: PackageSummary, root: PackageNode) -> None:
+def _check_name(s: PackageSummary, root: PackageNode, notes: FindingSink) -> None:
     """The file name is a claim: say where the content contradicts it."""
     claim = s.name_claim
     if not claim:
         return
     said = f"the file name claims KB{claim['kb']} for Windows {claim['version']} {claim['arch']}"
     if not s.is_update_package:
-        _note(
-            s,
+        notes.add(
             "name-content-conflict",
             Severity.ERROR,
             f"{said}, but the content is not an update package (it is {s.generation})",
-            root.path,
             claim=dict(claim),
             content={"kind": s.generation},
         )
@@ -203,12 +197,10 @@ def _check_name(s: PackageSummary, root: PackageNode) -> None:
     if s.architecture and claim["arch"] != s.architecture:
         wrong.append(f"the content is for {s.architecture}")
     if wrong:
-        _note(
-            s,
+        notes.add(
             "name-content-conflict",
             Severity.ERROR,
             f"{said}, but {'; '.join(wrong)}: the summary shows the content's answer",
-            root.path,
             claim=dict(claim),
             content={
                 "kb": list(s.kb_numbers),
@@ -225,7 +217,7 @@ _PUBLISHING_LAYERS = (NodeKind.MSU, NodeKind.UPDATE_CAB, NodeKind.CATALOG)
 _SERVICING = (SignerClass.MICROSOFT_WINDOWS, SignerClass.MICROSOFT)
 
 
-def _check_signers(s: PackageSummary, root: PackageNode) -> None:
+def _check_signers(s: PackageSummary, root: PackageNode, notes: FindingSink) -> None:
     """An update package whose publishing layers are signed by anyone but a Microsoft
     servicing identity (a third party's driver signed through Microsoft's hardware program,
     another publisher, a private PKI) is not a Windows update, whatever it claims."""
@@ -239,16 +231,36 @@ def _check_signers(s: PackageSummary, root: PackageNode) -> None:
             who = sig.signer.common_name if sig.signer is not None else "an unknown signer"
             seen.setdefault((sig.signer_class.value, who), []).append(n.path)
     for (klass, who), paths in seen.items():
-        _note(
-            s,
+        notes.add(
             "signer-not-microsoft-servicing",
             Severity.WARNING,
             f"signed by {who!r} (signer class {klass}), not a Microsoft servicing identity, "
             f"on {len(paths)} layer(s) of this update package",
-            paths[0],
+            path=paths[0],
             signer=who,
             signer_class=klass,
             layers=paths,
+        )
+
+
+@dataclass(slots=True)
+class _Parsed:
+    """The parsed content of a package tree by type, each with the node that holds it."""
+
+    mums: list[tuple[PackageNode, PackageManifest]]
+    props: list[tuple[PackageNode, PackageProperties]]
+    unattends: list[tuple[PackageNode, Unattend]]
+    catalogs: list[tuple[PackageNode, Catalog]]
+    manifests: list[tuple[PackageNode, ComponentManifest]]
+
+    @classmethod
+    def of(cls, nodes: list[PackageNode]) -> _Parsed:
+        return cls(
+            mums=[(n, n.parsed) for n in nodes if isinstance(n.parsed, PackageManifest)],
+            props=[(n, n.parsed) for n in nodes if isinstance(n.parsed, PackageProperties)],
+            unattends=[(n, n.parsed) for n in nodes if isinstance(n.parsed, Unattend)],
+            catalogs=[(n, n.parsed) for n in nodes if isinstance(n.parsed, Catalog)],
+            manifests=[(n, n.parsed) for n in nodes if isinstance(n.parsed, ComponentManifest)],
         )
 
 
@@ -264,14 +276,25 @@ def summarise(root: PackageNode) -> PackageSummary:
         NodeKind.MANIFEST: "component-manifest",
     }.get(root.kind, root.kind.value)
     s = PackageSummary(gen)
+    notes = FindingSink(LAYER, root.path, into=s.findings)
     nodes = list(root.walk())
-    mums = [(n, n.parsed) for n in nodes if isinstance(n.parsed, PackageManifest)]
-    props = [(n, n.parsed) for n in nodes if isinstance(n.parsed, PackageProperties)]
-    unattends = [(n, n.parsed) for n in nodes if isinstance(n.parsed, Unattend)]
-    catalogs = [(n, n.parsed) for n in nodes if isinstance(n.parsed, Catalog)]
-    manifests = [(n, n.parsed) for n in nodes if isinstance(n.parsed, ComponentManifest)]
+    parsed = _Parsed.of(nodes)
+    _identities(s, root, parsed)
+    main = _main_manifest(s, parsed)
+    _target(s, parsed, notes)
+    _architecture(s, main, parsed, notes)
+    _check_name(s, root, notes)
+    _signing_and_coverage(s, nodes, parsed)
+    if s.is_update_package:
+        _check_signers(s, root, notes)
+    _download_name(s, root, notes)
+    return s
 
-    # KB numbers and identities: package manifests first, pkgProperties as a hint
+
+def _identities(s: PackageSummary, root: PackageNode, parsed: _Parsed) -> None:
+    """KB numbers and identities: package manifests first, pkgProperties as a hint; what
+    the file name claims."""
+    mums, props = parsed.mums, parsed.props
     s.is_update_package = root.kind in _PACKAGE_KINDS or bool(mums)
     for _n, m in mums:
         ident = (m.package.identifier if m.package is not None else None) or ""
@@ -293,7 +316,11 @@ def summarise(root: PackageNode) -> PackageSummary:
             "arch": _ARCH_NAMES.get(fm.group("arch").lower(), fm.group("arch").lower()),
         }
 
-    # the main package manifest: update.mum, else the first
+
+def _main_manifest(s: PackageSummary, parsed: _Parsed) -> PackageManifest | None:
+    """The main package manifest (update.mum, else the first), and what it and
+    pkgProperties say about the release."""
+    mums = parsed.mums
     main = next((m for n, m in mums if n.name.casefold() == "update.mum"), None)
     if main is None and mums:
         main = mums[0][1]
@@ -305,16 +332,19 @@ def summarise(root: PackageNode) -> PackageSummary:
         s.support_link = main.support_information
         if main.creation_time_stamp:
             s.build_date = main.creation_time_stamp
-    for _n, p in props:
+    for _n, p in parsed.props:
         s.support_link = p.support_link or s.support_link
         if p.build_date is not None:
             s.build_date = p.build_date.isoformat()
         if not s.release_type and p.package_type:
             s.release_type = p.package_type
+    return main
 
-    # target version, from every source but the name
+
+def _target(s: PackageSummary, parsed: _Parsed, notes: FindingSink) -> None:
+    """The target version, from every source but the name; the component versions."""
     src = s.target_sources
-    for _n, m in mums:
+    for _n, m in parsed.mums:
         for parent in m.parents:
             for pid in parent.identities:
                 known = KNOWN_PARENTS.get(pid.name.casefold()) or KNOWN_EDITION_PARENTS.get(
@@ -329,24 +359,24 @@ def summarise(root: PackageNode) -> PackageSummary:
                         s.parent_meaning.append(known[1])
                 elif pid.version and (nt := _os_build_version(pid.version)):
                     src.setdefault("parent package", nt)
-    for _n, c in catalogs:
+    for _n, c in parsed.catalogs:
         if c.os_attr:
             best = max(c.os_attr, key=lambda a: (a.major, a.minor))
             src.setdefault("catalog OSAttr (highest)", f"{best.major}.{best.minor}")
-    for _n, p in props:
+    for _n, p in parsed.props:
         if p.applies_to:
             said = applies_to_version(p.applies_to)
             if said:
                 src["pkgProperties Applies to (hint)"] = said
     comp_versions: list[str] = []
-    for _n, m in mums:
+    for _n, m in parsed.mums:
         for cid in m.component_identities:
             if cid.version:
                 comp_versions.append(cid.version)
         if m.esu_gated:
             s.esu_gated = True
             s.esu_evidence.extend(m.esu_evidence)
-    for _n, cm in manifests:
+    for _n, cm in parsed.manifests:
         if cm.identity is not None and cm.identity.version:
             comp_versions.append(cm.identity.version)
     comp_versions = [v for v in comp_versions if v.count(".") == 3]
@@ -370,35 +400,37 @@ def summarise(root: PackageNode) -> PackageSummary:
         s.target_version = primary
         s.target_product = PRODUCTS.get(primary)
         if len(versions) > 1:
-            _note(
-                s,
+            notes.add(
                 "target-disagreement",
                 Severity.WARNING,
                 "the package's sources disagree on the target Windows version: "
                 + ", ".join(f"{k} says {v}" for k, v in src.items()),
-                root.path,
                 sources=dict(src),
             )
     if s.target_version == "6.0" and comp_versions:
         s.carries_6003 = any(v.startswith("6.0.6003.") for v in comp_versions)
 
-    # architecture: the package manifest, component manifests, then the hints
+
+def _architecture(
+    s: PackageSummary, main: PackageManifest | None, parsed: _Parsed, notes: FindingSink
+) -> None:
+    """The architecture: the package manifest, component manifests, then the hints."""
     arch_src = s.architecture_sources
     if main is not None and main.identity.processor_architecture:
         arch_src["update.mum"] = main.identity.processor_architecture.lower()
     comp_arches = {
         cm.identity.processor_architecture.lower()
-        for _n, cm in manifests
+        for _n, cm in parsed.manifests
         if cm.identity is not None and cm.identity.processor_architecture
     } - {"neutral", "msil", "wow64", "*"}
     if len(comp_arches) == 1:
         arch_src["component manifests"] = next(iter(comp_arches))
-    for _n, p in props:
+    for _n, p in parsed.props:
         if p.processor_architecture:
             arch_src["pkgProperties (hint)"] = _ARCH_NAMES.get(
                 p.processor_architecture.lower(), p.processor_architecture.lower()
             )
-    for _n, u in unattends:
+    for _n, u in parsed.unattends:
         for pkg in u.packages:
             if pkg.identity.processor_architecture:
                 arch_src.setdefault("unattend (hint)", pkg.identity.processor_architecture.lower())
@@ -406,31 +438,29 @@ def summarise(root: PackageNode) -> PackageSummary:
     if arches and s.is_update_package:
         s.architecture = arch_src.get("update.mum") or next(iter(arch_src.values()))
         if len(arches) > 1:
-            _note(
-                s,
+            notes.add(
                 "architecture-disagreement",
                 Severity.WARNING,
                 "the package's sources disagree on the architecture: "
                 + ", ".join(f"{k} says {v}" for k, v in arch_src.items()),
-                root.path,
             )
-    _check_name(s, root)
 
-    # signing per layer, catalog versions, coverage
+
+def _signing_and_coverage(s: PackageSummary, nodes: list[PackageNode], parsed: _Parsed) -> None:
+    """Signing per layer, catalog versions, coverage counts."""
     for n in nodes:
         if n.signatures is not None and n.kind not in (NodeKind.PE,):
             s.signing[n.path] = n.signatures.signing.value
         if n.coverage is not None:
             key = n.coverage.status.value
             s.coverage[key] = s.coverage.get(key, 0) + 1
-    s.catalog_versions = sorted({c.version for _n, c in catalogs})
-    if catalogs:
+    s.catalog_versions = sorted({c.version for _n, c in parsed.catalogs})
+    if parsed.catalogs:
         s.coverage.setdefault(CoverageStatus.COVERED.value, 0)
 
-    if s.is_update_package:
-        _check_signers(s, root)
 
-    # the SHA-1 in Microsoft Update Catalog download names
+def _download_name(s: PackageSummary, root: PackageNode, notes: FindingSink) -> None:
+    """The SHA-1 in Microsoft Update Catalog download names, against the file's."""
     dm = _DOWNLOAD_SHA1.search(root.name)
     if dm is None:
         s.download_name_sha1 = "not-present"
@@ -440,12 +470,9 @@ def summarise(root: PackageNode) -> PackageSummary:
         s.download_name_sha1 = "match"
     else:
         s.download_name_sha1 = "mismatch"
-        _note(
-            s,
+        notes.add(
             "download-name-sha1-mismatch",
             Severity.ERROR,
             f"the file name carries SHA-1 {dm.group('sha1').lower()} but the file's SHA-1 is "
             f"{root.sha1} (corrupt or altered download)",
-            root.path,
         )
-    return s

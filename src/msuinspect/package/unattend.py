@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from msuinspect.cab import names
 from msuinspect.errors import FormatError
-from msuinspect.findings import Finding, Severity
+from msuinspect.findings import Finding, FindingSink, Severity
 from msuinspect.package.mum import AssemblyIdentity, check_identity, identity_from_element
 from msuinspect.package.xmlsafe import (
     attributes,
@@ -65,10 +65,6 @@ class Unattend:
     findings: tuple[Finding, ...] = field(default=())
 
 
-def _finding(code: str, severity: Severity, message: str, **evidence: object) -> Finding:
-    return Finding(code, severity, message, LAYER, evidence=evidence)
-
-
 def source_member_name(location: str) -> tuple[str | None, str | None]:
     """(member name, None) for a safe ``%configsetroot%\\name``, else (None, reason)."""
     loc = location.strip()
@@ -94,7 +90,7 @@ def source_member_name(location: str) -> tuple[str | None, str | None]:
 
 
 def _resolve(
-    name: str, members: list[str] | None, findings: list[Finding], location: str
+    name: str, members: list[str] | None, findings: FindingSink, location: str
 ) -> str | None:
     if members is None:
         return name
@@ -104,26 +100,20 @@ def _resolve(
     if len(matches) == 1:
         return matches[0]
     if not matches:
-        findings.append(
-            _finding(
-                "unattend-source-missing",
-                Severity.ERROR,
-                f"the unattend source {location!r} names {name!r}, which is not a member of "
-                "the MSU",
-                location=location,
-                member=name,
-            )
+        findings.add(
+            "unattend-source-missing",
+            Severity.ERROR,
+            f"the unattend source {location!r} names {name!r}, which is not a member of the MSU",
+            location=location,
+            member=name,
         )
     else:
-        findings.append(
-            _finding(
-                "unattend-source-ambiguous",
-                Severity.WARNING,
-                f"the unattend source {location!r} matches several members that differ only "
-                "in case",
-                location=location,
-                members=matches,
-            )
+        findings.add(
+            "unattend-source-ambiguous",
+            Severity.WARNING,
+            f"the unattend source {location!r} matches several members that differ only in case",
+            location=location,
+            members=matches,
         )
     return None
 
@@ -144,27 +134,23 @@ def parse_unattend(data: bytes, *, package_members: Iterable[str] | None = None)
             f"unattend XML: root element is <{local(root.tag)}>, expected <unattend>"
         )
     members = list(package_members) if package_members is not None else None
-    findings: list[Finding] = []
+    findings = FindingSink(LAYER)
     ns = namespace(root.tag)
     if ns != UNATTEND_NS:
-        findings.append(
-            _finding(
-                "unattend-namespace",
-                Severity.WARNING,
-                f"unattend namespace is {ns!r}, expected {UNATTEND_NS!r}",
-                namespace=ns,
-            )
+        findings.add(
+            "unattend-namespace",
+            Severity.WARNING,
+            f"unattend namespace is {ns!r}, expected {UNATTEND_NS!r}",
+            namespace=ns,
         )
     others = sorted({local(c.tag) for c in elements(root) if local(c.tag) != "servicing"})
     if others:
-        findings.append(
-            _finding(
-                "unattend-unexpected-element",
-                Severity.WARNING,
-                "the unattend file holds more than servicing instructions: "
-                + ", ".join(f"<{o}>" for o in others),
-                elements=others,
-            )
+        findings.add(
+            "unattend-unexpected-element",
+            Severity.WARNING,
+            "the unattend file holds more than servicing instructions: "
+            + ", ".join(f"<{o}>" for o in others),
+            elements=others,
         )
     packages: list[UnattendPackage] = []
     for servicing in children_named(root, "servicing"):
@@ -172,12 +158,10 @@ def parse_unattend(data: bytes, *, package_members: Iterable[str] | None = None)
             action = attributes(pkg).get("action")
             ident_el = first_child(pkg, "assemblyIdentity")
             if ident_el is None:
-                findings.append(
-                    _finding(
-                        "unattend-package-no-identity",
-                        Severity.ERROR,
-                        "an unattend <package> has no <assemblyIdentity>; it is ignored",
-                    )
+                findings.add(
+                    "unattend-package-no-identity",
+                    Severity.ERROR,
+                    "an unattend <package> has no <assemblyIdentity>; it is ignored",
                 )
                 continue
             identity = identity_from_element(ident_el)
@@ -188,35 +172,29 @@ def parse_unattend(data: bytes, *, package_members: Iterable[str] | None = None)
             location = attributes(source_el).get("location") if source_el is not None else None
             resolved: str | None = None
             if location is None or not location.strip():
-                findings.append(
-                    _finding(
-                        "unattend-no-source",
-                        Severity.WARNING,
-                        f"unattend package {identity.identity_string} has no source location",
-                        identity=identity.identity_string,
-                    )
+                findings.add(
+                    "unattend-no-source",
+                    Severity.WARNING,
+                    f"unattend package {identity.identity_string} has no source location",
+                    identity=identity.identity_string,
                 )
             else:
                 name, reason = source_member_name(location)
                 if name is None:
-                    findings.append(
-                        _finding(
-                            "unattend-source-unsafe",
-                            Severity.ERROR,
-                            f"unattend source location {location!r} is not resolved: {reason}",
-                            location=location,
-                            reason=reason,
-                        )
+                    findings.add(
+                        "unattend-source-unsafe",
+                        Severity.ERROR,
+                        f"unattend source location {location!r} is not resolved: {reason}",
+                        location=location,
+                        reason=reason,
                     )
                 else:
                     resolved = _resolve(name, members, findings, location)
             packages.append(UnattendPackage(action, identity, location, resolved))
     if not packages:
-        findings.append(
-            _finding(
-                "unattend-no-package",
-                Severity.WARNING,
-                "the unattend file names no package to install",
-            )
+        findings.add(
+            "unattend-no-package",
+            Severity.WARNING,
+            "the unattend file names no package to install",
         )
-    return Unattend(tuple(packages), ns, tuple(findings))
+    return Unattend(tuple(packages), ns, findings.result())

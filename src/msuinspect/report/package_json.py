@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from msuinspect.package.analyse import PackageReport
-from msuinspect.package.catalog import Catalog
+from msuinspect.package.catalog import Catalog, CatalogMember, OsAttr
 from msuinspect.package.cix import ContainerIndex
 from msuinspect.package.manifest import ComponentManifest
 from msuinspect.package.model import PackageNode
@@ -22,11 +22,53 @@ def _ident(i: AssemblyIdentity | None) -> str | None:
     return i.identity_string if i is not None else None
 
 
+def _os_attr_list(attrs: tuple[OsAttr, ...]) -> list[dict[str, Any]]:
+    return [{"text": a.text, "label": a.label} for a in attrs]
+
+
+def catalog_member_dict(m: CatalogMember) -> dict[str, Any]:
+    """One catalog member (bytes as hex)."""
+    return {
+        "index": m.index,
+        "identifier": m.identifier.hex(),
+        "tag": m.tag,
+        "digest_algorithm": m.digest_algorithm,
+        "digest": m.digest.hex() if m.digest is not None else None,
+        "subject_type": m.subject_type,
+        "sip": m.sip.value,
+        "sip_guid": m.sip_guid,
+        "file_name": m.file_name,
+        "os_attr": _os_attr_list(m.os_attr),
+        "attributes": dict(m.attributes),
+        "unknown_attributes": list(m.unknown_attributes),
+    }
+
+
+def catalog_dict(cat: Catalog) -> dict[str, Any]:
+    """A parsed catalog (bytes as hex, times in ISO 8601), without its private lookup
+    indexes."""
+    return {
+        "version": cat.version,
+        "subject_usage": list(cat.subject_usage),
+        "subject_algorithm": cat.subject_algorithm,
+        "member_hash_algorithm": cat.member_hash_algorithm,
+        "list_identifier": cat.list_identifier.hex(),
+        "sequence_number": cat.sequence_number,
+        "this_update": cat.this_update.isoformat() if cat.this_update else None,
+        "next_update": cat.next_update.isoformat() if cat.next_update else None,
+        "signed": cat.signed,
+        "attributes": dict(cat.attributes),
+        "os_attr": _os_attr_list(cat.os_attr),
+        "members": [catalog_member_dict(m) for m in cat.members],
+        "findings": [f.to_dict() for f in cat.findings],
+    }
+
+
 def parsed_dict(parsed: object) -> dict[str, Any] | None:
     if parsed is None:
         return None
     if isinstance(parsed, Catalog):
-        d = parsed.to_dict()
+        d = catalog_dict(parsed)
         d["type"] = "catalog"
         return d
     if isinstance(parsed, PackageManifest):

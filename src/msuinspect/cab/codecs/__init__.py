@@ -14,6 +14,7 @@ their own (stricter or looser) cabinet parsers never decide what the members are
 
 from __future__ import annotations
 
-from msuinspect.cab.codecs.base import Codec, default_codecs
+from msuinspect.cab.codecs.base import Codec
+from msuinspect.cab.codecs.registry import default_codecs
 
 __all__ = ["Codec", "default_codecs"]

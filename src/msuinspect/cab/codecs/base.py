@@ -1,4 +1,5 @@
-"""The backend interface and the default backend order."""
+"""The backend interface every decoder implements (the registry is
+:mod:`msuinspect.cab.codecs.registry`)."""
 
 from __future__ import annotations
 
@@ -40,33 +41,3 @@ class Codec(ABC):
         With ``keep_checksums`` (only asked of backends that verify checksums, and only when
         blocks carry no reserve) the blocks' stored checksums are passed on for the backend
         to verify; otherwise they were verified already."""
-
-
-_DEFAULT: list[Codec] | None = None
-
-
-def default_codecs() -> list[Codec]:
-    """Available backends in preference order (cached)."""
-    global _DEFAULT
-    if _DEFAULT is None:
-        from msuinspect.cab.codecs.libarchive_codec import load_libarchive
-        from msuinspect.cab.codecs.libmspack_codec import load_libmspack
-        from msuinspect.cab.codecs.zlib_codec import ZlibCodec
-
-        codecs: list[Codec] = [ZlibCodec()]
-        for loader in (load_libarchive, load_libmspack):
-            codec = loader()
-            if codec is not None:
-                codecs.append(codec)
-        _DEFAULT = codecs
-    return list(_DEFAULT)
-
-
-def codecs_by_key(keys: list[str]) -> list[Codec]:
-    """Backends named by ``keys`` (in that order), for ``--decoder``; unknown keys raise."""
-    available = {c.key: c for c in default_codecs()}
-    missing = [k for k in keys if k not in available]
-    if missing:
-        known = ", ".join(sorted(available)) or "none"
-        raise ValueError(f"decoder(s) not available: {', '.join(missing)} (available: {known})")
-    return [available[k] for k in keys]

@@ -1,0 +1,38 @@
+"""The decoder backends available here, in preference order, and lookup by key.
+
+The backend modules import only :mod:`msuinspect.cab.codecs.base`; this module imports
+them (lazily: ctypes and libarchive load on first use), so no codec module imports another.
+"""
+
+from __future__ import annotations
+
+from msuinspect.cab.codecs.base import Codec
+
+_DEFAULT: list[Codec] | None = None
+
+
+def default_codecs() -> list[Codec]:
+    """Available backends in preference order (cached)."""
+    global _DEFAULT
+    if _DEFAULT is None:
+        from msuinspect.cab.codecs.libarchive_codec import load_libarchive
+        from msuinspect.cab.codecs.libmspack_codec import load_libmspack
+        from msuinspect.cab.codecs.zlib_codec import ZlibCodec
+
+        codecs: list[Codec] = [ZlibCodec()]
+        for loader in (load_libarchive, load_libmspack):
+            codec = loader()
+            if codec is not None:
+                codecs.append(codec)
+        _DEFAULT = codecs
+    return list(_DEFAULT)
+
+
+def codecs_by_key(keys: list[str]) -> list[Codec]:
+    """Backends named by ``keys`` (in that order), for ``--decoder``; unknown keys raise."""
+    available = {c.key: c for c in default_codecs()}
+    missing = [k for k in keys if k not in available]
+    if missing:
+        known = ", ".join(sorted(available)) or "none"
+        raise ValueError(f"decoder(s) not available: {', '.join(missing)} (available: {known})")
+    return [available[k] for k in keys]

@@ -79,3 +79,16 @@ def test_inspect_host_in_text_and_json() -> None:
     assert f["verdict"]["can_validate"] == "no" and f["verdict"]["can_install"] == "no"
     bad = runner.invoke(main, ["inspect", "--host", "build=7601", str(SAMPLE)])
     assert bad.exit_code == 2
+
+
+def test_inspect_from_several_threads_at_once() -> None:
+    """A library user (or a Dask worker) may inspect files in several threads of one
+    process sharing one trust store: chain validation must not share an event loop."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    store = trust_store([ROOT])
+    files = sorted((FIXTURES / "verdict").glob("*.msu")) * 2
+    with ThreadPoolExecutor(4) as pool:
+        reports = list(pool.map(lambda f: inspect(f, trust=store), files))
+    assert all(r.file is not None and r.file.trusted for r in reports)
+    assert {r.outcome.outcome for r in reports} == {Outcome.WARNING}  # test PKI: not Microsoft

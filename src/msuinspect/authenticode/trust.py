@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import datetime as _dt
 import os
+import threading
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -128,22 +129,24 @@ def microsoft_root_sha1s() -> frozenset[str]:
     return frozenset(describe(c).sha1 for c in microsoft_roots())
 
 
-_LOOP: asyncio.AbstractEventLoop | None = None
+#: one event loop per thread: a loop cannot run in two threads at once (a library user, or
+#: a Dask worker, may inspect files in several threads of one process)
+_LOOPS = threading.local()
 
 
 def _run(make: Callable[[], Awaitable[_T]]) -> _T:
-    """Run a coroutine on the process's one event loop (pyhanko-certvalidator is async
+    """Run a coroutine on this thread's one event loop (pyhanko-certvalidator is async
     only; a fresh loop per validation costs more than the validation)."""
-    global _LOOP
     try:
         asyncio.get_running_loop()
     except RuntimeError:
         pass
     else:  # called from async code: that loop cannot be re-entered
         return asyncio.run_coroutine_threadsafe(_wrap(make), _own_thread_loop()).result()
-    if _LOOP is None or _LOOP.is_closed():
-        _LOOP = asyncio.new_event_loop()
-    return _LOOP.run_until_complete(_wrap(make))
+    loop: asyncio.AbstractEventLoop | None = getattr(_LOOPS, "loop", None)
+    if loop is None or loop.is_closed():
+        loop = _LOOPS.loop = asyncio.new_event_loop()
+    return loop.run_until_complete(_wrap(make))
 
 
 async def _wrap(make: Callable[[], Awaitable[_T]]) -> _T:
@@ -157,8 +160,6 @@ def _own_thread_loop() -> asyncio.AbstractEventLoop:
     """A loop on a daemon thread, for callers that already run inside an event loop."""
     global _THREAD_LOOP
     if _THREAD_LOOP is None:
-        import threading
-
         loop = asyncio.new_event_loop()
         threading.Thread(target=loop.run_forever, daemon=True, name="msuinspect-trust").start()
         _THREAD_LOOP = loop

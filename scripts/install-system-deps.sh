@@ -2,7 +2,9 @@
 # Install the Debian packages msuinspect and its tests use, only if something is missing.
 #   runtime: libarchive13 (LZX fast path), libmspack0 (LZX/Quantum fallback, via cabextract)
 #   tests:   cabextract and 7zip (extraction oracles), osslsigncode (signature oracle),
-#            gcab (fixture generator), libarchive-tools (bsdtar, benchmark only)
+#            gcab (fixture generator), libarchive-tools (bsdtar, benchmark only),
+#            chromium and chromium-driver (the scan HTML report in a headless browser),
+#            xorriso (builds the ISO 9660 / Joliet image the scan-an-image test reads)
 set -euo pipefail
 
 need=()
@@ -11,6 +13,9 @@ command -v 7zz >/dev/null 2>&1 || need+=(7zip)
 command -v osslsigncode >/dev/null 2>&1 || need+=(osslsigncode)
 command -v gcab >/dev/null 2>&1 || need+=(gcab)
 command -v bsdtar >/dev/null 2>&1 || need+=(libarchive-tools)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
+command -v xorriso >/dev/null 2>&1 || need+=(xorriso)
 ldconfig -p 2>/dev/null | grep -q 'libarchive\.so\.13' || need+=(libarchive13)
 ldconfig -p 2>/dev/null | grep -q 'libmspack\.so\.0' || need+=(libmspack0)
 

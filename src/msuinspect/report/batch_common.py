@@ -11,6 +11,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from msuinspect.scan.media_checks import MediaChecks
+
 Record = dict[str, Any]
 
 OUTCOME_ORDER = ("error", "problem", "warning", "ok")
@@ -172,3 +174,44 @@ def iter_findings(record: Record) -> Iterator[FindingRef]:
 def reason_code(reason: str) -> str:
     """``"unsigned: the cab carries..."`` -> ``"unsigned"``."""
     return reason.split(":", 1)[0].strip()
+
+
+def summary_dict(summary: BatchSummary, checks: MediaChecks) -> Record:
+    """The ``summary`` object of a ``scan --format json`` document (docs/batch.md)."""
+    return {
+        "files": summary.files,
+        "by_outcome": summary.by_outcome,
+        "by_signing": summary.by_signing,
+        "by_target": summary.by_target,
+        "media_checks": checks.to_dict(),
+    }
+
+
+def media_check_lines(checks: MediaChecks) -> list[str]:
+    """The offline-media checks as plain lines (names still to be cleaned by the caller)."""
+    out: list[str] = []
+    if checks.duplicates:
+        out.append(f"duplicates: {len(checks.duplicates)} content(s) under several names")
+        for d in checks.duplicates:
+            out.append(f"  {d.sha256[:16]}…: " + ", ".join(d.paths))
+    if checks.name_sha1_mismatches:
+        out.append(f"download-name SHA-1 mismatches: {len(checks.name_sha1_mismatches)}")
+        out += [f"  {m.path} (content SHA-1 {m.sha1})" for m in checks.name_sha1_mismatches]
+    if checks.not_microsoft_signed:
+        out.append(f"not Microsoft-signed: {len(checks.not_microsoft_signed)}")
+        out += [f"  {n.path}: {n.why}" for n in checks.not_microsoft_signed]
+    for k in checks.kb_versions:
+        target = " ".join(x for x in (k.target_version, k.architecture) if x) or "-"
+        out.append(f"KB{k.kb} ({target}) in {len(k.candidates)} versions:")
+        for c in k.candidates:
+            mark = "* " if c.path == k.winner else "  "
+            out.append(
+                f"  {mark}{c.path} (identity {c.identity_version or '?'}, "
+                f"built {c.build_date or '?'})"
+            )
+        out.append(
+            f"  winner: {k.winner} (by {k.decided_by})"
+            if k.winner
+            else "  winner: undecided (same identity version and build date)"
+        )
+    return out

@@ -2,7 +2,9 @@
 
 The page holds the batch summary, a chart of signing class by package build month, a table
 that sorts (click a heading) and filters (by outcome and by text), and each file's details
-(reasons, signatures and chains, catalog coverage, findings). File names, member names and
+(reasons, signatures and chains, catalog coverage, findings, the host verdict and its
+reasons with ``--host``) and the offline-media checks (duplicates, download-name SHA-1
+mismatches, files not Microsoft-signed, a KB in several versions). File names, member names and
 messages are attacker-controlled: every one is HTML-escaped, none reaches the script, and a
 Content-Security-Policy allows only the page's own script (by hash) and inline styles.
 """
@@ -27,6 +29,7 @@ from msuinspect.report.batch_common import (
     row_of,
     summary_of,
 )
+from msuinspect.scan.media_checks import MediaChecker, MediaChecks
 
 _SCRIPT = """
 (function () {
@@ -176,6 +179,28 @@ def _coverage_lines(rec: Record) -> str:
     return f"<ul>{''.join(items)}</ul>" if items else "<p>no catalog coverage to show</p>"
 
 
+def _verdict_lines(rec: Record) -> str:
+    v = rec.get("verdict")
+    if not isinstance(v, dict):
+        return ""
+    items = []
+    for r in v.get("reasons") or ():
+        if not isinstance(r, dict):
+            continue
+        where = f' <span class="path">{_e(r.get("path"))}</span>' if r.get("path") else ""
+        items.append(
+            f"<li><code>{_e(r.get('rule'))}</code> {_e(r.get('outcome'))} "
+            f"({_e(r.get('aspect'))}{', ' + _e(r.get('layer')) if r.get('layer') else ''}, "
+            f"{_e(r.get('confidence'))}): {_e(r.get('summary'))}{where}"
+            f"{'<br><small>' + _e(r.get('evidence')) + '</small>' if r.get('evidence') else ''}"
+            "</li>"
+        )
+    return (
+        f"<h4>Host verdict</h4><p>{_e(v.get('summary'))}</p>"
+        f"<ul>{''.join(items) or '<li>no reasons</li>'}</ul>"
+    )
+
+
 def _detail(rec: Record) -> str:
     reasons = "".join(f"<li>{_e(r)}</li>" for r in rec.get("reasons") or ())
     findings = "".join(
@@ -202,6 +227,7 @@ def _detail(rec: Record) -> str:
         f"<h4>Signatures</h4>{_signature_lines(rec)}"
         f"<h4>Catalog coverage</h4>{_coverage_lines(rec)}"
         f"<h4>Findings</h4><ul>{findings or '<li>none</li>'}</ul>"
+        f"{_verdict_lines(rec)}"
         "</details>"
     )
 
@@ -218,9 +244,62 @@ def row_html(rec: Record) -> str:
         f'<td class="num" data-key="{r.size or 0}">{_e(r.size_kb)}</td>'
         f"<td>{_e(r.os)}</td><td>{_e(r.arch)}</td><td>{_e(r.signing)}</td>"
         f"<td>{_e(r.trusted_text)}</td><td>{_e(r.coverage)}</td>"
+        f'<td class="v">{_e(r.verdict)}</td>'
         f"<td>{_e(r.reasons[0] if r.reasons else '')}</td></tr>"
-        f'<tr class="detail"><td colspan="10">{_detail(rec)}</td></tr>\n'
+        f'<tr class="detail"><td colspan="11">{_detail(rec)}</td></tr>\n'
     )
+
+
+def _paths(paths: Sequence[str]) -> str:
+    return "".join(f'<li class="path">{_e(p)}</li>' for p in paths)
+
+
+def media_html(checks: MediaChecks) -> str:
+    """The offline-media checks section."""
+    if checks.empty:
+        return (
+            "<p>No duplicates, no download-name SHA-1 mismatches, every file "
+            "Microsoft-signed, no KB in several versions.</p>"
+        )
+    parts = []
+    if checks.duplicates:
+        items = "".join(
+            f"<li><code>{_e(d.sha256)}</code><ul>{_paths(d.paths)}</ul></li>"
+            for d in checks.duplicates
+        )
+        parts.append(f'<h3>Duplicates ({len(checks.duplicates)})</h3><ul id="dups">{items}</ul>')
+    if checks.name_sha1_mismatches:
+        items = "".join(
+            f'<li><span class="path">{_e(m.path)}</span>: content SHA-1 <code>{_e(m.sha1)}</code>'
+            "</li>"
+            for m in checks.name_sha1_mismatches
+        )
+        parts.append(
+            f"<h3>Download-name SHA-1 mismatches ({len(checks.name_sha1_mismatches)})</h3>"
+            f"<ul>{items}</ul>"
+        )
+    if checks.not_microsoft_signed:
+        items = "".join(
+            f'<li><span class="path">{_e(n.path)}</span>: {_e(n.why)}</li>'
+            for n in checks.not_microsoft_signed
+        )
+        parts.append(
+            f"<h3>Not Microsoft-signed ({len(checks.not_microsoft_signed)})</h3><ul>{items}</ul>"
+        )
+    for k in checks.kb_versions:
+        target = " ".join(x for x in (k.target_version, k.architecture) if x)
+        items = "".join(
+            f"<li>{'<strong>winner</strong> ' if c.path == k.winner else ''}"
+            f'<span class="path">{_e(c.path)}</span>: identity {_e(c.identity_version or "?")}, '
+            f"built {_e(c.build_date or '?')}</li>"
+            for c in k.candidates
+        )
+        how = f"by {_e(k.decided_by)}" if k.winner else "undecided"
+        parts.append(
+            f"<h3>KB{_e(k.kb)} ({_e(target)}) in {len(k.candidates)} versions ({how})</h3>"
+            f"<ul>{items}</ul>"
+        )
+    return "".join(parts)
 
 
 class HtmlWriter:
@@ -232,21 +311,32 @@ class HtmlWriter:
         self.moment = moment
         self.rows: list[Row] = []
         self.html: list[str] = []
+        self.checks = MediaChecker()
 
     def add(self, record: Record) -> None:
         self.rows.append(row_of(record))
         self.html.append(row_html(record))
+        self.checks.add(record)
 
     def close(self) -> None:
-        self.out.write(page(self.rows, self.html, self.moment))
+        self.out.write(page(self.rows, self.html, self.moment, self.checks.result()))
 
 
 def render_html(records: Sequence[Record], *, moment: _dt.datetime | None = None) -> str:
     """The page for these file objects."""
-    return page([row_of(r) for r in records], [row_html(r) for r in records], moment)
+    checker = MediaChecker()
+    for r in records:
+        checker.add(r)
+    rows = [row_of(r) for r in records]
+    return page(rows, [row_html(r) for r in records], moment, checker.result())
 
 
-def page(rows: Sequence[Row], rendered: Sequence[str], moment: _dt.datetime | None) -> str:
+def page(
+    rows: Sequence[Row],
+    rendered: Sequence[str],
+    moment: _dt.datetime | None,
+    checks: MediaChecks | None = None,
+) -> str:
     summary = batch_summary(rows)
     script_hash = base64.b64encode(hashlib.sha256(_SCRIPT.encode()).digest()).decode()
     csp = (
@@ -258,12 +348,16 @@ def page(rows: Sequence[Row], rendered: Sequence[str], moment: _dt.datetime | No
     target = "".join(f"<li>{_e(k)}: {n}</li>" for k, n in summary.by_target.items())
     options = "".join(f'<option value="{o}">{o}</option>' for o in OUTCOME_ORDER)
     when = _e(moment.isoformat() if moment else "")
+    # the verdict column is there only when a verdict is (scan --host)
+    hide_verdict = "" if any(r.verdict for r in rows) else ".v { display: none; }"
+    media = media_html(checks or MediaChecks())
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="{_e(csp)}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>msuinspect scan: {summary.files} file(s)</title>
-<style>{_STYLE}</style></head>
+<link rel="icon" href="data:,">
+<style>{_STYLE}{hide_verdict}</style></head>
 <body>
 <h1>msuinspect scan</h1>
 <p>{summary.files} file(s), validated as of {when}; msuinspect {_e(__version__)}.</p>
@@ -274,13 +368,15 @@ def page(rows: Sequence[Row], rendered: Sequence[str], moment: _dt.datetime | No
 <div><h3>Target OS</h3><ul>{target}</ul></div>
 <div><h3>Signing class by build month</h3>{_chart(rows)}</div>
 </div>
+<h2>Offline-media checks</h2>
+<div id="media">{media}</div>
 <h2>Files</h2>
 <p><label>Outcome <select id="outcome"><option value="">all</option>{options}</select></label>
 <label>Text <input id="text" type="search" placeholder="filter"></label>
 <span id="shown">{summary.files}</span> shown</p>
 <table id="files"><thead><tr><th>outcome</th><th>file</th><th>KB</th>
 <th class="num">size KB</th><th>OS</th><th>arch</th><th>signing</th><th>trusted</th>
-<th>coverage</th><th>first reason</th></tr></thead>
+<th>coverage</th><th class="v">host verdict</th><th>first reason</th></tr></thead>
 <tbody>
 {"".join(rendered)}</tbody></table>
 <script>{_SCRIPT}</script>

@@ -8,7 +8,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TextIO
 
-from msuinspect.report.batch_common import Record, Row, batch_summary, row_of, worst_first
+from msuinspect.report.batch_common import (
+    Record,
+    Row,
+    batch_summary,
+    media_check_lines,
+    row_of,
+    worst_first,
+)
+from msuinspect.scan.media_checks import MediaChecker, MediaChecks
 
 _COLUMNS = ("outcome", "KB", "size KB", "OS", "arch", "signing", "trusted", "coverage", "file")
 _MAX_COVERAGE = 40
@@ -23,7 +31,7 @@ def _short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def table_lines(rows: Sequence[Row]) -> list[str]:
+def table_lines(rows: Sequence[Row], checks: MediaChecks | None = None) -> list[str]:
     ordered = worst_first(rows)
     with_verdict = any(r.verdict for r in ordered)
     columns = _COLUMNS[:-1] + (("host verdict",) if with_verdict else ()) + _COLUMNS[-1:]
@@ -54,6 +62,9 @@ def table_lines(rows: Sequence[Row]) -> list[str]:
         if r.outcome != "ok" and r.reasons:
             out.append(f"    {clean(r.reasons[0])}")
     out.extend(summary_lines(rows))
+    if checks is not None and not checks.empty:
+        out.append("offline-media checks:")
+        out.extend("  " + clean(line) for line in media_check_lines(checks))
     return out
 
 
@@ -71,9 +82,11 @@ class TableWriter:
     def __init__(self, out: TextIO) -> None:
         self.out = out
         self.rows: list[Row] = []
+        self.checks = MediaChecker()
 
     def add(self, record: Record) -> None:
         self.rows.append(row_of(record))
+        self.checks.add(record)
 
     def close(self) -> None:
-        self.out.write("\n".join(table_lines(self.rows)) + "\n")
+        self.out.write("\n".join(table_lines(self.rows, self.checks.result())) + "\n")

@@ -311,10 +311,19 @@ class ResultCache:
             (key, sha, os.path.basename(cand.path), config, cand.path, blob, time.time()),
         )
         try:
-            now = Candidate.from_stat(cand.path, os.stat(cand.path, follow_symlinks=False))
+            st = os.stat(cand.stat_path, follow_symlinks=False)
         except OSError:
-            now = None
-        if now == cand and record.get("size") in (None, cand.size):
+            st = None
+        # the file (or, for a member, the image holding it) did not change while read
+        unchanged = st is not None and (
+            st.st_mtime_ns,
+            st.st_ctime_ns,
+            st.st_ino,
+            st.st_dev,
+        ) == (cand.mtime_ns, cand.ctime_ns, cand.inode, cand.device)
+        if cand.image == "" and st is not None and st.st_size != cand.size:
+            unchanged = False
+        if unchanged and record.get("size") in (None, cand.size):
             self._write(
                 "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (cand.path, cand.size, cand.mtime_ns, cand.ctime_ns, cand.inode, cand.device, sha),

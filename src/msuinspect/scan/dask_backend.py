@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, Literal
 
 from msuinspect.api import trust_store
+from msuinspect.scan.images import Target, target_path
 from msuinspect.scan.pool import Done, WorkerSetup, analyse, content_sha256
 from msuinspect.scan.records import Record
 
@@ -39,11 +40,11 @@ def _store(setup: WorkerSetup) -> Any:
     return stores[setup.trust_roots]
 
 
-def analyse_task(path: str, setup: WorkerSetup) -> tuple[Record, bool, float, str | None]:
-    """The work of one file, as a Dask task runs it on a worker."""
+def analyse_task(target: Target, setup: WorkerSetup) -> tuple[Record, bool, float, str | None]:
+    """The work of one file (or member of an image), as a Dask task runs it on a worker."""
     start = time.monotonic()
-    record, internal = analyse(path, setup, _store(setup))
-    sha = None if internal else content_sha256(path, record)
+    record, internal = analyse(target, setup, _store(setup))
+    sha = None if internal else content_sha256(target, record)
     return record, internal, time.monotonic() - start, sha
 
 
@@ -85,15 +86,15 @@ class DaskBackend:
 
     def run(
         self,
-        next_task: Callable[[], tuple[int, str] | Literal["wait"] | None],
+        next_task: Callable[[], tuple[int, Target] | Literal["wait"] | None],
         *,
         stopped: Callable[[], bool] = lambda: False,
-        on_start: Callable[[int, str], None] | None = None,
+        on_start: Callable[[int, Target], None] | None = None,
     ) -> Iterator[Done]:
         if self._setup_future is None:
             # sent to the cluster once, not with every task
             self._setup_future = self.client.scatter(self.setup, broadcast=True, hash=False)
-        inflight: dict[Any, tuple[int, str]] = {}
+        inflight: dict[Any, tuple[int, Target]] = {}
         exhausted = False
         try:
             while True:
@@ -105,17 +106,17 @@ class DaskBackend:
                         exhausted = True
                     if not isinstance(task, tuple):
                         break
-                    index, path = task
+                    index, target = task
                     fut = self.client.submit(
                         analyse_task,
-                        path,
+                        target,
                         self._setup_future,
                         key=f"msuinspect-{self._run_id}-{index}",
                         pure=False,
                     )
                     inflight[fut] = task
                     if on_start is not None:
-                        on_start(index, path)
+                        on_start(index, target)
                 if not inflight:
                     if exhausted:
                         return
@@ -127,8 +128,8 @@ class DaskBackend:
                 except TimeoutError:
                     continue
                 for fut in done:
-                    index, path = inflight.pop(fut)
-                    yield self._result(fut, index, path)
+                    index, target = inflight.pop(fut)
+                    yield self._result(fut, index, target_path(target))
         finally:
             for fut in inflight:
                 with contextlib.suppress(Exception):

@@ -8,6 +8,12 @@ cabinet or MSU; ``MZ``: a PE file; ``0x30``: a DER SEQUENCE, i.e. a catalog or P
 or always with ``all_files``. A path named on the command line is always kept (a missing one
 too, so its error is reported) and, being the user's choice, may itself be a link.
 
+A disc image (ISO 9660, Joliet, UDF: told by its volume descriptors, whatever its name) is
+not a file to inspect but a folder of a kind: its members are listed without mounting it
+(:mod:`msuinspect.scan.images`) and each update file among them is a candidate whose path
+is a node path (``media.iso!/w60-x64/glb/x.msu``), in case-folded name order. An image that
+cannot be listed is reported as a folder that cannot be listed.
+
 Files are opened read-only and only their first bytes are read; nothing is written.
 """
 
@@ -19,6 +25,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
+from msuinspect.scan import images
+
 #: first bytes of the files a scan inspects
 UPDATE_MAGICS: tuple[bytes, ...] = (b"MSCF", b"MZ", b"\x30")
 _SNIFF = 4
@@ -28,6 +36,8 @@ class NoteKind(StrEnum):
     SYMLINK_SKIPPED = "symlink-skipped"
     UNLISTABLE = "unlistable"
     NOT_REGULAR = "not-regular"
+    #: a link inside a disc image, not followed
+    IMAGE_LINK = "image-link"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,10 +60,26 @@ class Candidate:
     ctime_ns: int = 0
     inode: int = 0
     device: int = 0
+    #: a member of a disc image: the image file, the member's name in it and the reader
+    #: (``path`` is then the node path and the ``stat`` fields are the image's, but ``size``)
+    image: str = ""
+    member: str = ""
+    backend: str = ""
 
     @classmethod
     def from_stat(cls, path: str, st: os.stat_result) -> Candidate:
         return cls(path, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+
+    @property
+    def stat_path(self) -> str:
+        """The file whose ``stat`` this candidate carries."""
+        return self.image or self.path
+
+    def target(self) -> images.Target:
+        """What a worker is given."""
+        if self.image:
+            return images.MemberRef(self.image, self.member, self.backend)
+        return self.path
 
 
 def looks_like_update(path: str) -> bool:
@@ -71,6 +97,41 @@ def looks_like_update(path: str) -> bool:
     return head.startswith(UPDATE_MAGICS)
 
 
+def _image_kind(path: str, size: int) -> str | None:
+    return images.image_kind(path) if size >= 17 * 2048 else None
+
+
+def expand_image(
+    path: str,
+    st: os.stat_result,
+    kind: str,
+    all_files: bool,
+    note: Callable[[NoteKind, str, str], None],
+) -> Iterator[Candidate]:
+    """The update files of a disc image, as candidates."""
+    try:
+        backend, members, notes = images.list_members(path, kind)
+    except images.ImageError as exc:
+        note(NoteKind.UNLISTABLE, path, f"cannot list the {kind} image: {exc.message}")
+        return
+    for text in notes:
+        where, _, detail = text.rpartition(": ")
+        note(NoteKind.IMAGE_LINK, where, detail)
+    for m in members:
+        if images.wanted(m, UPDATE_MAGICS, all_files):
+            yield Candidate(
+                images.node_path(path, m.name),
+                m.size,
+                st.st_mtime_ns,
+                st.st_ctime_ns,
+                st.st_ino,
+                st.st_dev,
+                image=path,
+                member=m.name,
+                backend=backend,
+            )
+
+
 def discover(
     paths: Iterable[str],
     *,
@@ -82,6 +143,11 @@ def discover(
 
     ``on_note`` hears of links not followed and folders not listed; ``on_skip`` of each file
     left out because its content is not an update file (quietly, by default)."""
+
+    def note(kind: NoteKind, path: str, detail: str) -> None:
+        if on_note is not None:
+            on_note(Note(kind, path, detail))
+
     for path in paths:
         try:
             st = os.stat(path)
@@ -90,6 +156,12 @@ def discover(
             continue
         if stat.S_ISDIR(st.st_mode):
             yield from _walk(path, all_files, on_note, on_skip)
+        elif (
+            stat.S_ISREG(st.st_mode)
+            and not looks_like_update(path)
+            and (kind := _image_kind(path, st.st_size))
+        ):
+            yield from expand_image(path, st, kind, all_files, note)
         else:
             yield Candidate.from_stat(path, st)
 
@@ -125,8 +197,13 @@ def _walk(
                 elif entry.is_dir(follow_symlinks=False):
                     subfolders.append(entry.path)
                 elif entry.is_file(follow_symlinks=False):
-                    if all_files or looks_like_update(entry.path):
-                        yield Candidate.from_stat(entry.path, entry.stat(follow_symlinks=False))
+                    st = entry.stat(follow_symlinks=False)
+                    if looks_like_update(entry.path):
+                        yield Candidate.from_stat(entry.path, st)
+                    elif kind := _image_kind(entry.path, st.st_size):
+                        yield from expand_image(entry.path, st, kind, all_files, note)
+                    elif all_files:
+                        yield Candidate.from_stat(entry.path, st)
                     elif on_skip is not None:
                         on_skip(entry.path)
                 else:

@@ -30,6 +30,7 @@ from msuinspect.limits import Limits
 from msuinspect.scan.cache import CacheConfig, ResultCache
 from msuinspect.scan.dask_backend import DaskBackend
 from msuinspect.scan.discover import Candidate
+from msuinspect.scan.images import Target
 from msuinspect.scan.pool import Done, WorkerPool, WorkerSetup
 from msuinspect.scan.records import (
     FileResult,
@@ -174,7 +175,7 @@ class Scan:
         jobs = 32 if self.options.dask is not None else max(1, self.options.jobs)
         window = self.options.window or 32 * jobs
 
-        def next_task() -> tuple[int, str] | Literal["wait"] | None:
+        def next_task() -> tuple[int, Target] | Literal["wait"] | None:
             if not todo:
                 # a cached result still to load may turn out unreadable and come back
                 return "wait" if hits else None
@@ -182,9 +183,9 @@ class Scan:
                 return "wait"
             i = todo.popleft()
             self.stats.analysed += 1
-            return i, self.candidates[i].path
+            return i, self.candidates[i].target()
 
-        def started(i: int, _path: str) -> None:
+        def started(i: int, _target: Target) -> None:
             if self.on_start is not None:
                 self.on_start(self.candidates[i])
 

@@ -26,9 +26,18 @@ from multiprocessing.process import BaseProcess
 from typing import Any, Literal
 
 from msuinspect.api import inspect, trust_store
+from msuinspect.errors import InputError, MsuInspectError
 from msuinspect.host.profile import HostProfile
 from msuinspect.limits import Limits
-from msuinspect.scan.records import Record, ToRecord, internal_record
+from msuinspect.scan.images import (
+    MemberRef,
+    Target,
+    member_file,
+    relocate,
+    remove_worker_temp,
+    target_path,
+)
+from msuinspect.scan.records import Record, ToRecord, error_record, internal_record
 
 #: how long the parent sleeps at most between looks at its stop flag
 _POLL = 0.25
@@ -62,13 +71,14 @@ class Done:
     sha256: str | None = None
 
 
-def content_sha256(path: str, record: Record) -> str | None:
+def content_sha256(target: Target, record: Record) -> str | None:
     """The record's SHA-256, or the file's when the record has none (it could be read)."""
     sha = record.get("sha256")
     if isinstance(sha, str):
         return sha
-    if record.get("kind") is None:  # not opened at all: nothing to key a result by
-        return None
+    if record.get("kind") is None or isinstance(target, MemberRef):
+        return None  # not opened at all (or a member, gone with its temporary file)
+    path = target
     digest = hashlib.sha256()
     try:
         with open(path, "rb") as f:
@@ -79,13 +89,32 @@ def content_sha256(path: str, record: Record) -> str | None:
     return digest.hexdigest()
 
 
-def analyse(path: str, setup: WorkerSetup, trust: Any) -> tuple[Record, bool]:
-    """Inspect one file; a bug gives an internal-error record, never an exception."""
+def analyse(target: Target, setup: WorkerSetup, trust: Any) -> tuple[Record, bool]:
+    """Inspect one file (or member of an image); a bug gives an internal-error record, never
+    an exception."""
+    path = target_path(target)
     try:
+        if isinstance(target, MemberRef):
+            return _analyse_member(target, setup, trust), False
         report = inspect(path, trust=trust, as_of=setup.as_of, limits=setup.limits, host=setup.host)
         return setup.to_record(report), False
     except Exception as exc:  # a bug in msuinspect: reported for this file, the scan goes on
         return internal_record(path, exc), True
+
+
+def _analyse_member(ref: MemberRef, setup: WorkerSetup, trust: Any) -> Record:
+    try:
+        with member_file(ref) as tmp:
+            report = inspect(
+                tmp, trust=trust, as_of=setup.as_of, limits=setup.limits, host=setup.host
+            )
+            record: Record = relocate(setup.to_record(report), tmp, ref.node_path)
+            return record
+    except MsuInspectError as exc:
+        return error_record(ref.node_path, exc, setup.to_record)
+    except OSError as exc:  # the temporary directory is full or unwritable
+        err = InputError(f"cannot copy the member to a temporary file: {exc}")
+        return error_record(ref.node_path, err, setup.to_record)
 
 
 def _worker_main(conn: Connection, setup: WorkerSetup) -> None:
@@ -99,10 +128,10 @@ def _worker_main(conn: Connection, setup: WorkerSetup) -> None:
             return
         if task is None:
             return
-        index, path = task
+        index, target = task
         start = time.monotonic()
-        record, internal = analyse(path, setup, trust)
-        sha = None if internal else content_sha256(path, record)
+        record, internal = analyse(target, setup, trust)
+        sha = None if internal else content_sha256(target, record)
         conn.send(("done", index, record, internal, time.monotonic() - start, sha))
 
 
@@ -125,21 +154,23 @@ class _Worker:
         child.close()
         self.conn: Connection = parent
         self.ready = False
-        self.task: tuple[int, str] | None = None
+        self.task: tuple[int, Target] | None = None
         self.deadline = 0.0
         self.started = 0.0
 
-    def send(self, index: int, path: str, budget: float | None) -> None:
-        self.task = (index, path)
+    def send(self, index: int, target: Target, budget: float | None) -> None:
+        self.task = (index, target)
         self.started = time.monotonic()
         self.deadline = self.started + budget if budget is not None else float("inf")
-        self.conn.send((index, path))
+        self.conn.send((index, target))
 
     def kill(self) -> None:
         with contextlib.suppress(Exception):
             self.proc.kill()
         with contextlib.suppress(Exception):
             self.proc.join(5)
+        # a member of an image it was reading, in the temporary directory
+        remove_worker_temp(self.proc.pid)
         with contextlib.suppress(Exception):
             self.conn.close()
 
@@ -182,10 +213,10 @@ class WorkerPool:
 
     def run(
         self,
-        next_task: Callable[[], tuple[int, str] | Literal["wait"] | None],
+        next_task: Callable[[], tuple[int, Target] | Literal["wait"] | None],
         *,
         stopped: Callable[[], bool] = lambda: False,
-        on_start: Callable[[int, str], None] | None = None,
+        on_start: Callable[[int, Target], None] | None = None,
     ) -> Iterator[Done]:
         """Take tasks from ``next_task`` while a worker is idle (``"wait"``: none for now,
         ask again after the next file is done; None: no more at all); yield each finished
@@ -232,7 +263,11 @@ class WorkerPool:
                         w.ready = True
                     else:
                         _tag, index, record, internal, seconds, sha = msg
-                        path = w.task[1] if w.task is not None else str(record.get("path"))
+                        path = (
+                            target_path(w.task[1])
+                            if w.task is not None
+                            else str(record.get("path"))
+                        )
                         w.task = None
                         yield Done(index, path, record, internal, seconds, sha256=sha)
                 elif w.proc.sentinel in ready:
@@ -241,7 +276,7 @@ class WorkerPool:
             now = time.monotonic()
             for w in list(self._workers):
                 if w.task is not None and now >= w.deadline:
-                    index, path = w.task
+                    index, path = w.task[0], target_path(w.task[1])
                     seconds = now - w.started
                     w.task = None
                     w.kill()
@@ -256,7 +291,7 @@ class WorkerPool:
         self._workers.remove(w)
         self.replaced += 1
         if task is not None:
-            index, path = task
+            index, path = task[0], target_path(task[1])
             yield Done(index, path, None, True, time.monotonic() - w.started, crashed=why)
         elif not w.ready:
             # a worker that cannot even start would be replaced forever

@@ -94,7 +94,7 @@ def inspect(
             source = FileSource(target, name)
         path = source.display_name
         if signatures_only:
-            file = inspect_source(source, store, as_of=as_of, file_hashes=False)
+            file = inspect_source(source, store, as_of=as_of, file_hashes=False, limits=limits)
             return Report(path, outcome_of(file), file)
         package = analyse_source(source, store, as_of=as_of, limits=limits)
     except MsuInspectError as exc:

@@ -19,6 +19,31 @@ GIB = 1024 * MIB
 #: far below Python's recursion limit (proven by tests/test_hostile.py at this depth).
 MAX_SAFE_DEPTH = 32
 
+# Defaults of the limits the parsers above the cabinet layer apply (docs/security.md,
+# "Limits owned by other layers"). These names are the defaults' one source of truth; the
+# parsers' module-level names (``der.MAX_BER_DEPTH``, ``signed_data.MAX_CERTIFICATES`` ...)
+# are these same values.
+
+#: nesting of BER indefinite-length values followed in one PKCS#7 structure
+MAX_ASN1_DEPTH = 32
+#: the deepest ASN.1 nesting a caller may allow (asn1crypto parses recursively)
+MAX_SAFE_ASN1_DEPTH = 256
+#: bytes of a stand-alone PKCS#7 / catalog file read into memory
+MAX_PKCS7_SIZE = 256 * MIB
+#: certificates read from one SignedData (a signature, a catalog, a timestamp token)
+MAX_CERTIFICATES = 256
+#: signatures collected per file, primary and nested, at any depth
+MAX_SIGNATURES = 64
+#: bytes of a PE file's attribute certificate table read
+MAX_PE_CERTIFICATE_TABLE = 64 * MIB
+#: bytes of one XML document (update.mum, manifests, unattend, container index)
+MAX_XML_SIZE = 64 * MIB
+#: element nesting of one XML document; also the most that may be allowed, libxml2's own
+#: limit without ``XML_PARSE_HUGE`` (msuinspect never sets it)
+MAX_XML_DEPTH = 256
+#: members read from one catalog
+MAX_CATALOG_MEMBERS = 1_000_000
+
 
 @dataclass(frozen=True, slots=True)
 class Limits:
@@ -51,6 +76,23 @@ class Limits:
     #: folders sharing CFDATA blocks and members sharing bytes are reported as warnings
     #: instead of errors (real Microsoft cabinets never do either)
     allow_shared_data: bool = False
+    #: nesting of BER indefinite-length values in a PKCS#7 structure; at most
+    #: :data:`MAX_SAFE_ASN1_DEPTH`
+    max_asn1_depth: int = MAX_ASN1_DEPTH
+    #: bytes of a stand-alone PKCS#7 signature or catalog file (larger: refused)
+    max_pkcs7_size: int = MAX_PKCS7_SIZE
+    #: certificates read per SignedData; the rest are ignored (``certificates-capped``)
+    max_certificates: int = MAX_CERTIFICATES
+    #: signatures per file, primary and nested; the rest are not read (``signatures-capped``)
+    max_signatures: int = MAX_SIGNATURES
+    #: bytes of a PE certificate table read (``pe-certificate-table-too-large`` beyond)
+    max_pe_certificate_table: int = MAX_PE_CERTIFICATE_TABLE
+    #: bytes of one XML document (larger: refused)
+    max_xml_size: int = MAX_XML_SIZE
+    #: element nesting of one XML document; at most :data:`MAX_XML_DEPTH`
+    max_xml_depth: int = MAX_XML_DEPTH
+    #: members read per catalog; the rest are dropped (``catalog-member-limit``)
+    max_catalog_members: int = MAX_CATALOG_MEMBERS
 
     def __post_init__(self) -> None:
         if self.max_ratio <= 1 or self.max_total_output <= 0 or self.max_members <= 0:
@@ -59,6 +101,21 @@ class Limits:
             raise ValueError("the expansion limit must be above 1 and its floor positive")
         if not 0 <= self.max_depth <= MAX_SAFE_DEPTH:
             raise ValueError(f"max_depth must be between 0 and {MAX_SAFE_DEPTH}")
+        if not 1 <= self.max_asn1_depth <= MAX_SAFE_ASN1_DEPTH:
+            raise ValueError(f"max_asn1_depth must be between 1 and {MAX_SAFE_ASN1_DEPTH}")
+        if not 1 <= self.max_xml_depth <= MAX_XML_DEPTH:
+            raise ValueError(f"max_xml_depth must be between 1 and {MAX_XML_DEPTH}")
+        positive = {
+            "max_pkcs7_size": self.max_pkcs7_size,
+            "max_certificates": self.max_certificates,
+            "max_signatures": self.max_signatures,
+            "max_pe_certificate_table": self.max_pe_certificate_table,
+            "max_xml_size": self.max_xml_size,
+            "max_catalog_members": self.max_catalog_members,
+        }
+        for name, value in positive.items():
+            if value <= 0:
+                raise ValueError(f"{name} must be positive")
 
     def work_cap(self, input_size: int) -> int:
         """Bytes a file of ``input_size`` bytes may decode, and may have written, in all."""

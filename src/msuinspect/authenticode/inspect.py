@@ -20,7 +20,8 @@ from msuinspect.authenticode.ranges import WHOLE_FILE, HashPlan, hash_file
 from msuinspect.authenticode.signature import (
     AuthenticodeSignature,
     ParsedSignature,
-    collect,
+    capped_finding,
+    collect_signatures,
     failed_signature,
     needed_algorithms,
     verify,
@@ -31,16 +32,17 @@ from msuinspect.cms import der, oids
 from msuinspect.cms.certificates import ASN1_ERRORS, first_line
 from msuinspect.cms.der import DerError
 from msuinspect.cms.signed_data import SignedDataView, parse_signed_data
-from msuinspect.errors import InputError, MsuInspectError
+from msuinspect.errors import LimitExceededError, MsuInspectError
 from msuinspect.findings import Finding, Severity
-from msuinspect.limits import Limits
+from msuinspect.limits import MAX_PKCS7_SIZE, Limits
 from msuinspect.source import ByteSource, FileSource
 
 LAYER = "authenticode"
 #: APPX/MSIX signature files (.p7x) are a PKCS#7 blob after this 4-byte magic
 _P7X_MAGIC = b"PKCX"
-#: a detached signature or catalog larger than this is not read into memory
-MAX_BLOB = 256 * 1024 * 1024
+#: a detached signature or catalog larger than this is not read into memory; the default of
+#: ``Limits.max_pkcs7_size``
+MAX_BLOB = MAX_PKCS7_SIZE
 
 
 class FileKind(StrEnum):
@@ -156,8 +158,11 @@ def inspect_source(
 
     ``cabinet`` is the cabinet at offset 0 of ``source`` when the caller has opened it
     already (the package walk does), so its header is not parsed twice; otherwise a
-    cabinet is opened here with ``limits`` (default :class:`Limits`).
+    cabinet is opened here. Everything is read within ``limits`` (default
+    :class:`Limits`): the cabinet's, and the ASN.1, certificate, signature, PE certificate
+    table and PKCS#7 file limits.
     """
+    limits = limits or Limits()
     path = source.display_name
     as_of = as_of or _dt.datetime.now(_dt.UTC)
     report = FileReport(path, FileKind.UNKNOWN, source.size)
@@ -167,11 +172,11 @@ def inspect_source(
         report.kind = sniff(head)
         if report.kind is FileKind.CAB:
             cab = cabinet if cabinet is not None else Cabinet.open(source, limits=limits)
-            _cabinet(source, cab, report, trust, as_of, file_hashes)
+            _cabinet(source, cab, report, trust, as_of, file_hashes, limits)
         elif report.kind is FileKind.PE:
-            _pe(source, report, trust, as_of, file_hashes)
+            _pe(source, report, trust, as_of, file_hashes, limits)
         elif report.kind is FileKind.PKCS7:
-            _pkcs7(source, report, trust, as_of, file_hashes)
+            _pkcs7(source, report, trust, as_of, file_hashes, limits)
         else:
             _hash_only(source, report, file_hashes)
             report.findings.append(
@@ -256,6 +261,7 @@ def _cabinet(
     trust: TrustStore,
     as_of: _dt.datetime,
     file_hashes: bool,
+    limits: Limits,
 ) -> None:
     names = {m.name.casefold() for m in cab.members}
     if "wsusscan.cab" in names:
@@ -298,7 +304,7 @@ def _cabinet(
                 )
             )
         else:
-            parsed = _parse_blob(blob, report, sig.offset)
+            parsed = _parse_blob(blob, report, sig.offset, limits)
             if sig.bytes_after > 0:
                 report.findings.append(
                     Finding(
@@ -320,19 +326,22 @@ def _cabinet(
     report.signatures = _verify_all(parsed, digests, trust, as_of)
 
 
-def _parse_blob(blob: bytes, report: FileReport, offset: int) -> list[ParsedSignature]:
+def _parse_blob(
+    blob: bytes, report: FileReport, offset: int, limits: Limits
+) -> list[ParsedSignature]:
     """Collect the signatures in an embedded blob, reporting bytes after the DER."""
-    return _parse_signed(blob, report, offset)[0]
+    return _parse_signed(blob, report, offset, limits)[0]
 
 
 def _parse_signed(
-    blob: bytes, report: FileReport, offset: int
+    blob: bytes, report: FileReport, offset: int, limits: Limits
 ) -> tuple[list[ParsedSignature], SignedDataView | None]:
     """The signatures in ``blob`` and its SignedData (None when that cannot be parsed)."""
     view: SignedDataView | None = None
     try:
-        view = parse_signed_data(blob)
-        parsed = collect(view)
+        view = parse_signed_data(blob, limits)
+        collected = collect_signatures(view, limits)
+        parsed = collected.signatures
     except (DerError, *ASN1_ERRORS) as exc:
         report.findings.append(
             Finding(
@@ -344,6 +353,9 @@ def _parse_signed(
             )
         )
         return [], view
+    capped = capped_finding(collected)
+    if capped is not None:
+        report.findings.append(capped)
     trailing = view.trailing
     if trailing and (len(trailing) >= 8 or any(trailing)):
         report.findings.append(
@@ -366,14 +378,15 @@ def _pe(
     trust: TrustStore,
     as_of: _dt.datetime,
     file_hashes: bool,
+    limits: Limits,
 ) -> None:
-    layout = parse_pe(source)
+    layout = parse_pe(source, max_table=limits.max_pe_certificate_table)
     report.findings.extend(layout.findings)
     parsed: list[ParsedSignature] = []
     entries = [c for c in layout.certificates if c.cert_type == WIN_CERT_TYPE_PKCS_SIGNED_DATA]
     if entries:
         first = entries[0]
-        parsed = _parse_blob(first.data, report, first.offset + 8)
+        parsed = _parse_blob(first.data, report, first.offset + 8, limits)
     plan = layout.hash_plan()
     algs = needed_algorithms(parsed)
     for a in ("sha1", "sha256"):
@@ -391,9 +404,13 @@ def _pkcs7(
     trust: TrustStore,
     as_of: _dt.datetime,
     file_hashes: bool,
+    limits: Limits,
 ) -> None:
-    if report.size > MAX_BLOB:
-        raise InputError(f"{report.size}-byte PKCS#7 file is larger than {MAX_BLOB}")
+    if report.size > limits.max_pkcs7_size:
+        raise LimitExceededError(
+            f"the {report.size}-byte PKCS#7 file is larger than the limit of "
+            f"{limits.max_pkcs7_size} bytes (raise it with --max-pkcs7-size)"
+        )
     with source.open() as f:
         blob = f.read()
     base = 0
@@ -405,7 +422,7 @@ def _pkcs7(
         report.kind = FileKind.UNKNOWN
         _hash_only(source, report, file_hashes)
         return
-    parsed, view = _parse_signed(blob, report, base)
+    parsed, view = _parse_signed(blob, report, base, limits)
     if base == 0:
         report.signed_data = view
     if view is None:

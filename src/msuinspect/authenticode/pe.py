@@ -18,11 +18,13 @@ import pefile
 from msuinspect.authenticode.ranges import HashPlan
 from msuinspect.errors import FormatError
 from msuinspect.findings import Finding, FindingSink, Severity
+from msuinspect.limits import MAX_PE_CERTIFICATE_TABLE
 from msuinspect.source import ByteSource
 
 LAYER = "authenticode"
-#: certificate tables larger than this are not read (real ones are tens of KB)
-MAX_CERTIFICATE_TABLE = 64 * 1024 * 1024
+#: certificate tables larger than this are not read (real ones are tens of KB); the default
+#: of ``Limits.max_pe_certificate_table``
+MAX_CERTIFICATE_TABLE = MAX_PE_CERTIFICATE_TABLE
 WIN_CERT_TYPE_PKCS_SIGNED_DATA = 0x0002
 _SECURITY_INDEX = 4
 
@@ -75,8 +77,9 @@ class PELayout:
 _HEADER_BYTES = 1 << 20
 
 
-def parse_pe(source: ByteSource) -> PELayout:
-    """Read the headers of the PE in ``source`` and its certificate table."""
+def parse_pe(source: ByteSource, *, max_table: int = MAX_CERTIFICATE_TABLE) -> PELayout:
+    """Read the headers of the PE in ``source`` and its certificate table (at most
+    ``max_table`` bytes of it, ``Limits.max_pe_certificate_table``)."""
     size = source.size
     with source.open() as f:
         head = f.read(_HEADER_BYTES)
@@ -115,11 +118,11 @@ def parse_pe(source: ByteSource) -> PELayout:
         # it runs a full gc.collect(), which cost more than all signature work on packages
         del pe
     if table_va and table_size:
-        _read_table(source, layout)
+        _read_table(source, layout, max_table)
     return layout
 
 
-def _read_table(source: ByteSource, layout: PELayout) -> None:
+def _read_table(source: ByteSource, layout: PELayout, max_table: int) -> None:
     notes = FindingSink(LAYER, into=layout.findings)
 
     start, size = layout.table_offset, layout.table_size
@@ -139,14 +142,16 @@ def _read_table(source: ByteSource, layout: PELayout) -> None:
             "the certificate table is not 8-byte aligned",
             start,
         )
-    if size > MAX_CERTIFICATE_TABLE:
+    if size > max_table:
         notes.add(
             "pe-certificate-table-too-large",
             Severity.ERROR,
-            f"the certificate table claims {size} bytes; only {MAX_CERTIFICATE_TABLE} are read",
+            f"the certificate table claims {size} bytes; only {max_table} are read "
+            "(raise the cap with --max-pe-certificate-table)",
             start,
+            limit=max_table,
         )
-        size = MAX_CERTIFICATE_TABLE
+        size = max_table
     with source.open() as f:
         f.seek(start)
         table = f.read(size)

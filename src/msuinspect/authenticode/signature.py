@@ -17,6 +17,7 @@ from typing import Any
 
 from asn1crypto import cms, x509
 
+from msuinspect import limits as _lim
 from msuinspect.authenticode.algorithms import Strength, canonical, strength, weakest
 from msuinspect.authenticode.certs import CertInfo, describe
 from msuinspect.authenticode.explain import trust_reason
@@ -34,10 +35,12 @@ from msuinspect.cms.der import DerError
 from msuinspect.cms.signed_data import SignedDataView, parse_signed_data
 from msuinspect.cms.spc import SpcIndirectDataContent, SpcSpOpusInfo, spc_link_text, spc_string_text
 from msuinspect.findings import Finding, FindingSink, Severity
+from msuinspect.limits import Limits
 
 LAYER = "authenticode"
-#: nested signatures followed at most (hostile input)
-MAX_SIGNATURES = 64
+#: signatures (primary and nested) collected per file at most (hostile input); the
+#: default of ``Limits.max_signatures``
+MAX_SIGNATURES = _lim.MAX_SIGNATURES
 
 _KNOWN_UNSIGNED = {
     oids.SPC_NESTED_SIGNATURE,
@@ -167,14 +170,33 @@ def _values(unsigned: list[tuple[str, list[Any]]], oid: str) -> list[Any]:
     return [v for t, vs in unsigned if t == oid for v in vs]
 
 
-def collect(view: SignedDataView) -> list[ParsedSignature]:
-    """The primary signature(s) of ``view`` and every nested one, depth first, in order."""
-    found: list[ParsedSignature] = []
-    _collect_view(view, None, found)
-    return found
+@dataclass(slots=True)
+class Collected:
+    """The signatures of a SignedData, and whether ``Limits.max_signatures`` cut them."""
+
+    signatures: list[ParsedSignature]
+    #: more signatures (side by side or nested) were present than were collected
+    capped: bool = False
+    #: the cap applied
+    limit: int = MAX_SIGNATURES
 
 
-def _collect_view(view: SignedDataView, parent: int | None, found: list[ParsedSignature]) -> None:
+def collect(view: SignedDataView, limits: Limits | None = None) -> list[ParsedSignature]:
+    """The primary signature(s) of ``view`` and every nested one, depth first, in order,
+    at most ``limits.max_signatures`` (default: the limits ``view`` was parsed with)."""
+    return collect_signatures(view, limits).signatures
+
+
+def collect_signatures(view: SignedDataView, limits: Limits | None = None) -> Collected:
+    """Like :func:`collect`, saying whether the cap left signatures out."""
+    limits = limits or view.limits
+    out = Collected([], limit=limits.max_signatures)
+    _collect_view(view, None, out, limits)
+    return out
+
+
+def _collect_view(view: SignedDataView, parent: int | None, out: Collected, limits: Limits) -> None:
+    found = out.signatures
     indirect: SpcIndirectDataContent | None = None
     errors: list[str] = []
     if view.content_type == oids.SPC_INDIRECT_DATA:
@@ -188,7 +210,8 @@ def _collect_view(view: SignedDataView, parent: int | None, found: list[ParsedSi
             errors.append(f"SpcIndirectDataContent cannot be parsed: {exc}")
             indirect = None
     for si in view.signer_infos:
-        if len(found) >= MAX_SIGNATURES:
+        if len(found) >= limits.max_signatures:
+            out.capped = True
             return
         unsigned, unsigned_error = _unsigned_attributes(si)
         ps = ParsedSignature(
@@ -196,12 +219,30 @@ def _collect_view(view: SignedDataView, parent: int | None, found: list[ParsedSi
         )
         found.append(ps)
         for value in _values(unsigned, oids.SPC_NESTED_SIGNATURE):
+            if len(found) >= limits.max_signatures:
+                out.capped = True  # without parsing it: the cap also bounds the work
+                return
             try:
-                nested_view = parse_signed_data(value.dump())
+                nested_view = parse_signed_data(value.dump(), limits)
             except (DerError, *ASN1_ERRORS) as exc:
                 ps.errors.append(f"a nested signature cannot be parsed: {exc}")
                 continue
-            _collect_view(nested_view, ps.index, found)
+            _collect_view(nested_view, ps.index, out, limits)
+
+
+def capped_finding(collected: Collected) -> Finding | None:
+    """The ``signatures-capped`` finding when the cap left signatures out."""
+    if not collected.capped:
+        return None
+    n = collected.limit
+    return Finding(
+        "signatures-capped",
+        Severity.WARNING,
+        f"the file holds more than {n} signatures (primary and nested); only the first {n} "
+        "are read and verified, the others are ignored (raise the cap with --max-signatures)",
+        LAYER,
+        evidence={"limit": n},
+    )
 
 
 def verify(
@@ -324,6 +365,14 @@ def _note_structure(parsed: ParsedSignature, notes: FindingSink) -> tuple[str, .
         notes.add(
             "certificate-unparsed", Severity.ERROR, f"{text}; it is left out of chain building"
         )
+    if view.certificates_skipped:
+        notes.add(
+            "certificates-capped",
+            Severity.WARNING,
+            _capped_certificates_text(view.certificates_skipped, view.limits.max_certificates),
+            count=view.certificates_skipped,
+            limit=view.limits.max_certificates,
+        )
     if not view.der_encoded:
         notes.add(
             "pkcs7-not-der",
@@ -335,6 +384,13 @@ def _note_structure(parsed: ParsedSignature, notes: FindingSink) -> tuple[str, .
     if parsed.unsigned_error is not None:
         notes.add("unparsed-unauthenticated-attributes", Severity.WARNING, parsed.unsigned_error)
     return problems
+
+
+def _capped_certificates_text(skipped: int, limit: int, what: str = "signature") -> str:
+    return (
+        f"the {what} carries {skipped} certificate(s) beyond the {limit} read; they are "
+        "ignored, so a chain that needs them fails (raise the cap with --max-certificates)"
+    )
 
 
 def _file_digest(
@@ -417,8 +473,18 @@ def _timestamps(
                 "timestamp-invalid", Severity.WARNING, f"an RFC 3161 token cannot be read: {exc}"
             )
             continue
-        stamps.append(rfc3161_token(token, sig_value, view.certificates, trust))
+        stamps.append(rfc3161_token(token, sig_value, view.certificates, trust, view.limits))
     for t in stamps:
+        if t.certificates_skipped:
+            notes.add(
+                "certificates-capped",
+                Severity.WARNING,
+                _capped_certificates_text(
+                    t.certificates_skipped, view.limits.max_certificates, "RFC 3161 timestamp"
+                ),
+                count=t.certificates_skipped,
+                limit=view.limits.max_certificates,
+            )
         if not t.valid:
             why = t.error or (t.chain.error if t.chain is not None and t.chain.error else "")
             notes.add(

@@ -19,6 +19,7 @@ from msuinspect.authenticode.trust import ChainResult, TrustStore
 from msuinspect.cms.certificates import ASN1_ERRORS, first_line
 from msuinspect.cms.der import DerError
 from msuinspect.cms.signed_data import parse_signed_data
+from msuinspect.limits import Limits
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +35,8 @@ class TimestampResult:
     #: certificates of an RFC 3161 token that cannot be parsed (the timestamp is then
     #: not valid)
     certificate_problems: tuple[str, ...] = ()
+    #: certificates of an RFC 3161 token past ``Limits.max_certificates``, not read
+    certificates_skipped: int = 0
 
     @property
     def valid(self) -> bool:
@@ -101,20 +104,29 @@ def _legacy(
 
 
 def rfc3161_token(
-    token: bytes, signature_value: bytes, outer_certs: Sequence[x509.Certificate], trust: TrustStore
+    token: bytes,
+    signature_value: bytes,
+    outer_certs: Sequence[x509.Certificate],
+    trust: TrustStore,
+    limits: Limits | None = None,
 ) -> TimestampResult:
-    """The RFC 3161 ``token`` over ``signature_value``; never raises for bad input."""
+    """The RFC 3161 ``token`` over ``signature_value``, parsed within ``limits``; never
+    raises for bad input."""
     try:
-        return _rfc3161(token, signature_value, outer_certs, trust)
+        return _rfc3161(token, signature_value, outer_certs, trust, limits)
     except ASN1_ERRORS as exc:
         return _unparsed("rfc3161", "the RFC 3161 token", exc)
 
 
 def _rfc3161(
-    token: bytes, signature_value: bytes, outer_certs: Sequence[x509.Certificate], trust: TrustStore
+    token: bytes,
+    signature_value: bytes,
+    outer_certs: Sequence[x509.Certificate],
+    trust: TrustStore,
+    limits: Limits | None,
 ) -> TimestampResult:
     try:
-        view = parse_signed_data(token)
+        view = parse_signed_data(token, limits)
         tst = tsp.TSTInfo.load(view.content_body)
         imprint = tst["message_imprint"]
         alg = canonical(imprint["hash_algorithm"]["algorithm"].native)
@@ -169,4 +181,5 @@ def _rfc3161(
         chain=chain,
         error=error,
         certificate_problems=problems,
+        certificates_skipped=view.certificates_skipped,
     )

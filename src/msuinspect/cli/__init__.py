@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import fnmatch
 import json
-import re
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
@@ -35,137 +34,23 @@ from msuinspect.cli.common import (
 )
 from msuinspect.cli.host import host
 from msuinspect.cli.inspect_cmd import inspect_cmd
+from msuinspect.cli.limit_opts import limit_options, limits_from_options
+from msuinspect.cli.limit_opts import parse_size as parse_size
 from msuinspect.cli.plan import plan
 from msuinspect.cli.scan_cmd import cache as cache_group
 from msuinspect.cli.scan_cmd import scan as scan_cmd
 from msuinspect.cli.status_cmd import add_status
 from msuinspect.errors import MsuInspectError
-from msuinspect.limits import MAX_SAFE_DEPTH, Limits
+from msuinspect.limits import Limits
 from msuinspect.report import (
     cabinet_json,
     cabinet_text,
 )
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
-_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
-
-
-def parse_size(text: str) -> int:
-    """``64G``, ``500M``, ``1024`` -> bytes."""
-    m = _SIZE.match(text)
-    if not m:
-        raise click.BadParameter(f"not a size: {text!r} (use e.g. 500M, 64G)")
-    return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
-
-
-def limit_options(func: F) -> F:
-    """Options shared by every command that reads files."""
-    d = Limits()
-    opts = [
-        click.option(
-            "--max-output",
-            default=None,
-            metavar="SIZE",
-            help=f"cap on decompressed bytes per file (default {d.max_total_output >> 30}G)",
-        ),
-        click.option(
-            "--max-expansion",
-            type=float,
-            default=None,
-            metavar="N",
-            help="cap on the bytes decoded, and on the bytes extracted, per file, as a "
-            f"multiple of the file's size (default {d.max_expansion:g})",
-        ),
-        click.option(
-            "--expansion-floor",
-            default=None,
-            metavar="SIZE",
-            help="what --max-expansion allows a small file at least "
-            f"(default {d.expansion_floor >> 20}M)",
-        ),
-        click.option(
-            "--max-ratio",
-            type=float,
-            default=None,
-            metavar="N",
-            help=f"cap on a folder's expansion ratio (default {d.max_ratio:g})",
-        ),
-        click.option(
-            "--max-depth",
-            type=int,
-            default=None,
-            metavar="N",
-            help=f"cap on cabinet nesting (default {d.max_depth}, at most {MAX_SAFE_DEPTH})",
-        ),
-        click.option(
-            "--max-in-memory",
-            default=None,
-            metavar="SIZE",
-            help="cap on a member read into memory, and on the nested cabinets held in "
-            f"memory at once (default {d.max_in_memory >> 20}M)",
-        ),
-        click.option(
-            "--allow-shared-data",
-            is_flag=True,
-            default=False,
-            help="report folders or members sharing data as warnings, not errors",
-        ),
-        click.option(
-            "--max-members",
-            type=int,
-            default=None,
-            metavar="N",
-            help=f"cap on members per cabinet (default {d.max_members})",
-        ),
-        click.option(
-            "--decoder",
-            "decoders",
-            multiple=True,
-            metavar="NAME",
-            help="use only these decoder backends, in this order "
-            "(zlib, libarchive, libmspack); repeatable",
-        ),
-    ]
-    for opt in reversed(opts):
-        func = opt(func)
-    return func
-
 
 def _limits(kw: dict[str, Any]) -> Limits:
-    given: dict[str, Any] = {
-        field: kw[option]
-        for option, field in (
-            ("max_ratio", "max_ratio"),
-            ("max_depth", "max_depth"),
-            ("max_members", "max_members"),
-            ("max_expansion", "max_expansion"),
-        )
-        if kw.get(option) is not None
-    }
-    if kw.get("max_output") is not None:
-        given["max_total_output"] = parse_size(kw["max_output"])
-    if kw.get("expansion_floor") is not None:
-        given["expansion_floor"] = parse_size(kw["expansion_floor"])
-    if kw.get("max_in_memory") is not None:
-        given["max_in_memory"] = parse_size(kw["max_in_memory"])
-    if kw.get("allow_shared_data"):
-        given["allow_shared_data"] = True
-    if given.get("max_depth", 0) < 0:
-        raise click.BadParameter("must be 0 or more", param_hint="--max-depth")
-    if given.get("max_depth", 0) > MAX_SAFE_DEPTH:
-        click.echo(
-            f"msuinspect: warning: --max-depth {given['max_depth']} is above the deepest "
-            f"nesting msuinspect reads safely ({MAX_SAFE_DEPTH}); using {MAX_SAFE_DEPTH}",
-            err=True,
-        )
-        given["max_depth"] = MAX_SAFE_DEPTH
-    try:
-        return Limits(**given)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
+    """The limits asked for by the options of :func:`limit_options` (cli/limit_opts.py)."""
+    return limits_from_options(kw)
 
 
 def _codecs(kw: dict[str, Any]) -> list[Codec]:

@@ -21,6 +21,7 @@ from msuinspect.cli.common import (
     _internal_error_dict,
     _parse_as_of,
 )
+from msuinspect.cli.limit_opts import all_limit_options, limits_from_options
 from msuinspect.errors import InputError, MsuInspectError
 from msuinspect.findings import Finding
 from msuinspect.host.profile import HostProfile
@@ -125,6 +126,7 @@ class _Status:
     show_default=True,
     help="the least outcome that makes the exit status non-zero",
 )
+@all_limit_options
 def inspect_cmd(
     files: tuple[str, ...],
     as_json: bool,
@@ -135,6 +137,7 @@ def inspect_cmd(
     tree: bool,
     host_spec: str | None,
     fail_on: str,
+    **kw: Any,
 ) -> None:
     """What a file is and who signed it: for an MSU or update cabinet, the package summary,
     every signature verified on every layer, and catalog coverage; for a catalog or PE file,
@@ -151,9 +154,10 @@ def inspect_cmd(
 
     A folder among FILES is walked for .msu, .cab, .cat, .exe, .dll, .sys, .ocx and .mui
     files; a file that cannot be read is reported and the batch goes on. A batch ends with
-    one summary line."""
+    one summary line. The limit options bound the work per file (docs/security.md)."""
     if as_json and as_jsonl:
         raise click.UsageError("--json and --jsonl exclude each other")
+    limits = limits_from_options(kw)
     moment = _parse_as_of(as_of)
     try:
         extra = [c for path in trust_roots for c in load_certificates(path)]
@@ -197,7 +201,12 @@ def inspect_cmd(
     for path in iter_inputs(files, on_error=unlistable):
         try:
             report = inspect(
-                path, trust=trust, as_of=moment, signatures_only=signatures_only, host=host
+                path,
+                trust=trust,
+                as_of=moment,
+                limits=limits,
+                signatures_only=signatures_only,
+                host=host,
             )
         except Exception as exc:
             if _debug():

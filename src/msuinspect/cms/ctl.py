@@ -366,7 +366,8 @@ class CtlReader:
                     sink.add(
                         "catalog-member-limit",
                         Severity.ERROR,
-                        f"more than {max_subjects} members; the rest are not read",
+                        f"more than {max_subjects} members; the rest are not read "
+                        "(raise the cap with --max-catalog-members)",
                         offset=child.start,
                         limit=max_subjects,
                     )

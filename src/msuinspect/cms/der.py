@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 
 from msuinspect.errors import FormatError
+from msuinspect.limits import MAX_ASN1_DEPTH
 
 SEQUENCE = 0x30
 SET = 0x31
@@ -180,8 +181,9 @@ def contents(tlv: bytes) -> bytes:
     return tlv[hlen : hlen + clen]
 
 
-#: nesting of indefinite lengths followed at most (hostile input)
-MAX_BER_DEPTH = 32
+#: nesting of indefinite lengths followed at most (hostile input); the default of
+#: ``Limits.max_asn1_depth``
+MAX_BER_DEPTH = MAX_ASN1_DEPTH
 
 
 def ber_header(
@@ -212,34 +214,51 @@ def ber_header(
 
 
 def ber_extent(
-    data: bytes | memoryview, offset: int = 0, limit: int | None = None, depth: int = 0
+    data: bytes | memoryview,
+    offset: int = 0,
+    limit: int | None = None,
+    *,
+    max_depth: int = MAX_BER_DEPTH,
 ) -> tuple[int, bool]:
     """(total length, whether every length read was in DER form) of the BER TLV at
-    ``offset``; indefinite lengths are followed to their end-of-contents octets."""
+    ``offset``; indefinite lengths are followed to their end-of-contents octets, at most
+    ``max_depth`` of them nested (a loop, not recursion: the depth costs no stack)."""
     end = len(data) if limit is None else min(limit, len(data))
-    if depth > MAX_BER_DEPTH:
-        raise DerError("indefinite lengths nested too deep", offset=offset)
     _tag, hlen, clen, der_form = ber_header(data, offset, end)
     if clen is not None:
         if offset + hlen + clen > end:
             raise DerError("value runs past its container", offset=offset)
         return hlen + clen, der_form
+    # offsets of the indefinite-length values still open, outermost first
+    open_at = [offset]
     pos = offset + hlen
     while True:
         if end - pos < 2:
-            raise DerError("indefinite-length value has no end-of-contents", offset=offset)
+            raise DerError("indefinite-length value has no end-of-contents", offset=open_at[-1])
         if data[pos] == 0 and data[pos + 1] == 0:
-            return pos + 2 - offset, False
-        size, _ = ber_extent(data, pos, end, depth + 1)
-        pos += size
+            pos += 2
+            open_at.pop()
+            if not open_at:
+                return pos - offset, False
+            continue
+        _tag, hlen, clen, _der = ber_header(data, pos, end)
+        if clen is None:
+            if len(open_at) >= max_depth:
+                raise DerError("indefinite lengths nested too deep", offset=pos)
+            open_at.append(pos)
+            pos += hlen
+        elif pos + hlen + clen > end:
+            raise DerError("value runs past its container", offset=pos)
+        else:
+            pos += hlen + clen
 
 
-def ber_contents(tlv: bytes) -> bytes:
+def ber_contents(tlv: bytes, *, max_depth: int = MAX_BER_DEPTH) -> bytes:
     """The contents octets of one BER TLV (for an indefinite length: up to, not including,
     its end-of-contents octets)."""
     _tag, hlen, clen, _der = ber_header(tlv)
     if clen is None:
-        size, _ = ber_extent(tlv)
+        size, _ = ber_extent(tlv, max_depth=max_depth)
         return tlv[hlen : size - 2]
     if hlen + clen > len(tlv):
         raise DerError("value truncated")

@@ -10,19 +10,22 @@ cannot be parsed in full are kept out of ``certificates`` and listed in
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from asn1crypto import cms, core, x509
 
+from msuinspect import limits as _lim
 from msuinspect.cms import der
 from msuinspect.cms.certificates import ASN1_ERRORS, label, shared
 from msuinspect.cms.der import DerError
 from msuinspect.cms.oids import PKCS7_SIGNED_DATA
+from msuinspect.limits import Limits
 
 #: what asn1crypto raises on malformed input (it parses lazily, so also on first access)
 _ASN1_ERRORS = ASN1_ERRORS
-#: certificates read from one SignedData at most (hostile input)
-MAX_CERTIFICATES = 256
+#: certificates read from one SignedData at most (hostile input); the default of
+#: ``Limits.max_certificates``
+MAX_CERTIFICATES = _lim.MAX_CERTIFICATES
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +51,11 @@ class SignedDataView:
     #: False when the ContentInfo/SignedData structure is BER rather than DER
     der_encoded: bool = True
     unparsed_certificates: tuple[UnparsedCertificate, ...] = ()
+    #: entries of the certificate set past ``Limits.max_certificates``, not read
+    certificates_skipped: int = 0
+    #: the limits it was parsed with; nested signatures and timestamp tokens inside it are
+    #: parsed with the same
+    limits: Limits = field(default_factory=Limits, repr=False, compare=False)
 
     @property
     def content_body(self) -> bytes:
@@ -56,10 +64,10 @@ class SignedDataView:
         STRING)."""
         if not self.content_tlv:
             return b""
-        return der.ber_contents(self.content_tlv)
+        return der.ber_contents(self.content_tlv, max_depth=self.limits.max_asn1_depth)
 
 
-def _structure_is_der(body: bytes) -> bool:
+def _structure_is_der(body: bytes, max_depth: int) -> bool:
     """Whether the ContentInfo, its [0] wrapper, the SignedData, the SignedData's fields
     and the encapsulated content's wrapper all use DER lengths."""
     ok = True
@@ -73,7 +81,7 @@ def _structure_is_der(body: bytes) -> bool:
             if stop is None and body[pos : pos + 2] == b"\x00\x00":
                 break
             _t, hlen, _clen, der_form = der.ber_header(body, pos)
-            size, _ = der.ber_extent(body, pos)
+            size, _ = der.ber_extent(body, pos, max_depth=max_depth)
             ok = ok and der_form
             out.append((pos, hlen, size))
             pos += size
@@ -101,12 +109,17 @@ def _structure_is_der(body: bytes) -> bool:
     return ok
 
 
-def parse_signed_data(blob: bytes) -> SignedDataView:
-    """Parse ``blob`` (a ContentInfo possibly followed by other bytes)."""
-    length, _ = der.ber_extent(blob)
+def parse_signed_data(blob: bytes, limits: Limits | None = None) -> SignedDataView:
+    """Parse ``blob`` (a ContentInfo possibly followed by other bytes), within ``limits``
+    (default :class:`Limits`): ``max_asn1_depth`` nested indefinite lengths, and
+    ``max_certificates`` certificates read (``certificates_skipped`` counts the others)."""
+    limits = limits or Limits()
+    depth = limits.max_asn1_depth
+    length, _ = der.ber_extent(blob, max_depth=depth)
     body = blob[:length]
+    skipped = 0
     try:
-        der_encoded = _structure_is_der(body)
+        der_encoded = _structure_is_der(body, depth)
     except DerError:
         der_encoded = False
     try:
@@ -118,8 +131,10 @@ def parse_signed_data(blob: bytes) -> SignedDataView:
         content_type = eci["content_type"].dotted
         wrapped = eci["content"]
         raw_certs: list[x509.Certificate] = []
-        for choice in sd["certificates"] or []:
-            if len(raw_certs) >= MAX_CERTIFICATES:
+        cert_set = sd["certificates"] or []
+        for i, choice in enumerate(cert_set):
+            if len(raw_certs) >= limits.max_certificates:
+                skipped = len(cert_set) - i
                 break
             if choice.name == "certificate":
                 raw_certs.append(choice.chosen)
@@ -152,7 +167,7 @@ def parse_signed_data(blob: bytes) -> SignedDataView:
             # the [0] EXPLICIT wrapper around the content's own TLV
             w = wrapped.dump()
             _tag, hlen, _clen, _der = der.ber_header(w)
-            size, _ = der.ber_extent(w, hlen)
+            size, _ = der.ber_extent(w, hlen, max_depth=depth)
             content_tlv = w[hlen : hlen + size]
     except _ASN1_ERRORS as exc:
         raise DerError(f"the signed content cannot be parsed: {exc}") from exc
@@ -166,4 +181,6 @@ def parse_signed_data(blob: bytes) -> SignedDataView:
         signer_infos=signers,
         der_encoded=der_encoded,
         unparsed_certificates=tuple(bad),
+        certificates_skipped=skipped,
+        limits=limits,
     )

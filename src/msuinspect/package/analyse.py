@@ -165,6 +165,10 @@ def _take_report(node: PackageNode, report: FileReport) -> None:
     signed_kinds = (FileKind.CAB, FileKind.MSU, FileKind.PE, FileKind.CATALOG)
     if report.signatures or report.kind in signed_kinds:
         node.signatures = report
+    else:
+        # not attached (e.g. a PKCS#7 file whose SignedData cannot be parsed): its findings
+        # still belong to the node, or a broken signature would read as "unsigned, ok"
+        node.findings.extend(f.with_path(node.path) for f in report.all_findings)
     if report.error is not None:
         node.findings.append(_error_finding(node.path, report.error))
     if report.kind is FileKind.CATALOG and node.kind is NodeKind.PKCS7:
@@ -332,20 +336,20 @@ def _examine(
         elif kind in (NodeKind.PE, NodeKind.PKCS7):
             pass  # verified above
         elif kind is NodeKind.MUM:
-            node.parsed = parse_mum(data)
+            node.parsed = parse_mum(data, limits=ctx.limits)
             node.findings.extend(node.parsed.findings)
         elif kind in (NodeKind.MANIFEST, NodeKind.MANIFEST_COMPRESSED):
-            node.parsed = parse_manifest(data)
+            node.parsed = parse_manifest(data, limits=ctx.limits)
             node.findings.extend(node.parsed.findings)
         elif kind is NodeKind.PROPERTIES or node.name.casefold().endswith("-pkgproperties.txt"):
             node.kind = NodeKind.PROPERTIES
             node.parsed = parse_properties(data)
             node.findings.extend(node.parsed.findings)
         elif kind is NodeKind.UNATTEND:
-            node.parsed = parse_unattend(data, package_members=siblings)
+            node.parsed = parse_unattend(data, package_members=siblings, limits=ctx.limits)
             node.findings.extend(node.parsed.findings)
         elif kind is NodeKind.CONTAINER_INDEX:
-            node.parsed = parse_cix(data)
+            node.parsed = parse_cix(data, limits=ctx.limits)
             node.findings.extend(node.parsed.findings)
     except MsuInspectError as exc:
         node.findings.append(_error_finding(node.path, exc))
@@ -360,7 +364,11 @@ def _signature_report(
     if known is not None:
         return _moved(known, node.path)
     report = inspect_source(
-        BytesSource(data, node.path), ctx.trust, as_of=ctx.as_of, file_hashes=False
+        BytesSource(data, node.path),
+        ctx.trust,
+        as_of=ctx.as_of,
+        file_hashes=False,
+        limits=ctx.limits,
     )
     if content is not None and report.error is None:
         ctx.reports[content] = report
@@ -398,7 +406,7 @@ def _catalog(
     known = ctx.catalogs.get(content) if content is not None else None
     if known is not None:
         return replace(known, findings=tuple(replace(fi, path=path) for fi in known.findings))
-    catalog = parse_catalog(data, view=view, path=path)
+    catalog = parse_catalog(data, view=view, path=path, limits=ctx.limits)
     if content is not None:
         ctx.catalogs[content] = catalog
     return catalog

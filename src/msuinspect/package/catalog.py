@@ -32,9 +32,11 @@ from msuinspect.cms.oids import (
 from msuinspect.cms.signed_data import SignedDataView, parse_signed_data
 from msuinspect.errors import MsuInspectError
 from msuinspect.findings import Finding, Severity
+from msuinspect.limits import MAX_CATALOG_MEMBERS, Limits
 
-#: most members read from one catalog; the rest are dropped with a finding
-MAX_MEMBERS = 1_000_000
+#: most members read from one catalog; the rest are dropped with a finding (the default of
+#: ``Limits.max_catalog_members``)
+MAX_MEMBERS = MAX_CATALOG_MEMBERS
 #: most tokens read from one OSAttr value
 MAX_OS_ATTR_TOKENS = 256
 
@@ -289,9 +291,10 @@ def _member(subject: TrustedSubject, version: int) -> CatalogMember:
 def parse_catalog(
     blob: bytes,
     *,
-    max_members: int = MAX_MEMBERS,
+    max_members: int | None = None,
     view: SignedDataView | None = None,
     path: str | None = None,
+    limits: Limits | None = None,
 ) -> Catalog:
     """Parse a catalog (or another CTL such as ``authroot.stl``).
 
@@ -299,10 +302,15 @@ def parse_catalog(
     signature check parses the same bytes). Raises :class:`CatalogFormatError` when
     ``blob`` is not a PKCS#7 SignedData carrying a certificate trust list; oddities inside
     the CTL become findings (about ``path``, the catalog's node path, when given).
+    At most ``max_members`` members are read (default ``limits.max_catalog_members``);
+    ``limits`` (default :class:`Limits`) also bound the SignedData's parse.
     """
+    limits = limits or Limits()
+    if max_members is None:
+        max_members = limits.max_catalog_members
     if view is None:
         try:
-            view = parse_signed_data(bytes(blob))
+            view = parse_signed_data(bytes(blob), limits)
         except MsuInspectError as exc:
             raise CatalogFormatError(f"not a catalog: {exc.message}", offset=exc.offset) from exc
     sink = ctl_findings(path)

@@ -7,7 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from msuinspect.findings import Finding
-from msuinspect.package.xmlsafe import local, parse_xml
+from msuinspect.limits import Limits
+from msuinspect.package.xmlsafe import local, parse_xml, xml_limits
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,8 +39,8 @@ class ContainerIndex:
         return out
 
 
-def parse_cix(data: bytes) -> ContainerIndex:
-    root = parse_xml(data, what="container index")
+def parse_cix(data: bytes, *, limits: Limits | None = None) -> ContainerIndex:
+    root = parse_xml(data, what="container index", **xml_limits(limits))
     cix = ContainerIndex(root.get("name"))
     for el in root.iter():
         if not isinstance(el.tag, str) or local(el.tag) != "File":

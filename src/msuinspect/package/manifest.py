@@ -26,6 +26,7 @@ from lxml import etree
 from msuinspect.cab import names
 from msuinspect.errors import FormatError
 from msuinspect.findings import Finding, FindingSink, Severity
+from msuinspect.limits import Limits
 from msuinspect.package.mum import (
     AssemblyIdentity,
     check_identity,
@@ -40,6 +41,7 @@ from msuinspect.package.xmlsafe import (
     local,
     namespace,
     parse_xml,
+    xml_limits,
 )
 
 LAYER = "package"
@@ -265,12 +267,13 @@ def _check_name(value: str | None, what: str, fname: str, findings: FindingSink)
         )
 
 
-def parse_manifest(data: bytes) -> ComponentManifest:
+def parse_manifest(data: bytes, *, limits: Limits | None = None) -> ComponentManifest:
     """Parse a component manifest; a ``DCM\\x01`` delta gives an object with only
     :attr:`ComponentManifest.is_delta_compressed` set and a ``manifest-compressed`` finding.
 
     :raises XmlError: not well-formed XML (:class:`UnsafeXmlError` for DTDs)
     :raises ManifestFormatError: the root element is not ``<assembly>``
+    :raises LimitExceededError: larger or deeper than the XML limits of ``limits``
     """
     if data.startswith(DCM_MAGIC):
         notes = FindingSink(LAYER)
@@ -290,7 +293,7 @@ def parse_manifest(data: bytes) -> ComponentManifest:
             is_delta_compressed=True,
             findings=notes.result(),
         )
-    root = parse_xml(data, what="component manifest")
+    root = parse_xml(data, what="component manifest", **xml_limits(limits))
     if local(root.tag) != "assembly":
         raise ManifestFormatError(
             f"component manifest: root element is <{local(root.tag)}>, expected <assembly>"

@@ -20,6 +20,7 @@ from lxml import etree
 
 from msuinspect.errors import FormatError
 from msuinspect.findings import Finding, FindingSink, Severity
+from msuinspect.limits import Limits
 from msuinspect.package.xmlsafe import (
     attributes,
     children_named,
@@ -28,6 +29,7 @@ from msuinspect.package.xmlsafe import (
     local,
     namespace,
     parse_xml,
+    xml_limits,
 )
 
 LAYER = "package"
@@ -398,7 +400,7 @@ def _custom_elements(package: etree._Element) -> list[CustomElement]:
     return out
 
 
-def parse_mum(data: bytes) -> PackageManifest:
+def parse_mum(data: bytes, *, limits: Limits | None = None) -> PackageManifest:
     """Parse a package manifest (``update.mum`` / ``Package_*.mum``).
 
     Problems that do not prevent reading (missing ``<package>``, identities without a name
@@ -414,9 +416,9 @@ def parse_mum(data: bytes) -> PackageManifest:
 
     :raises XmlError: not well-formed XML (:class:`UnsafeXmlError` for DTDs)
     :raises MumFormatError: the root is not ``<assembly>`` or has no ``<assemblyIdentity>``
-    :raises LimitExceededError: larger than the XML size limit
+    :raises LimitExceededError: larger or deeper than the XML limits of ``limits``
     """
-    root = parse_xml(data, what="package manifest")
+    root = parse_xml(data, what="package manifest", **xml_limits(limits))
     findings = FindingSink(LAYER)
     if local(root.tag) != "assembly":
         raise MumFormatError(

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from msuinspect.cab import names
 from msuinspect.errors import FormatError
 from msuinspect.findings import Finding, FindingSink, Severity
+from msuinspect.limits import Limits
 from msuinspect.package.mum import AssemblyIdentity, check_identity, identity_from_element
 from msuinspect.package.xmlsafe import (
     attributes,
@@ -33,6 +34,7 @@ from msuinspect.package.xmlsafe import (
     local,
     namespace,
     parse_xml,
+    xml_limits,
 )
 
 LAYER = "package"
@@ -118,7 +120,12 @@ def _resolve(
     return None
 
 
-def parse_unattend(data: bytes, *, package_members: Iterable[str] | None = None) -> Unattend:
+def parse_unattend(
+    data: bytes,
+    *,
+    package_members: Iterable[str] | None = None,
+    limits: Limits | None = None,
+) -> Unattend:
     """Parse an MSU unattend XML and resolve each package's source to an MSU member.
 
     ``package_members`` are the member names of the MSU; when given, a source naming no
@@ -127,8 +134,9 @@ def parse_unattend(data: bytes, *, package_members: Iterable[str] | None = None)
 
     :raises XmlError: not well-formed XML (:class:`UnsafeXmlError` for DTDs)
     :raises UnattendFormatError: the root element is not ``<unattend>``
+    :raises LimitExceededError: larger or deeper than the XML limits of ``limits``
     """
-    root = parse_xml(data, what="unattend XML")
+    root = parse_xml(data, what="unattend XML", **xml_limits(limits))
     if local(root.tag) != "unattend":
         raise UnattendFormatError(
             f"unattend XML: root element is <{local(root.tag)}>, expected <unattend>"

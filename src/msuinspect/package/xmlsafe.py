@@ -2,7 +2,9 @@
 
 Every XML document msuinspect reads comes from an untrusted file, so :func:`parse_xml`:
 
-* refuses inputs larger than ``max_size`` before touching them;
+* refuses inputs larger than ``max_size`` before touching them, and documents nested
+  deeper than ``max_depth`` elements (libxml2 itself stops at 256 without
+  ``XML_PARSE_HUGE``, which is never set; a lower ``max_depth`` is checked after parsing);
 * decodes the text itself (BOM, the UTF-16 byte patterns of the XML spec's appendix F, or
   the encoding declaration; only UTF-8/UTF-16 and ASCII-compatible single-byte code pages
   are accepted), so that nothing can be hidden from the checks below in an encoding they do
@@ -28,9 +30,13 @@ from collections.abc import Iterator
 from lxml import etree
 
 from msuinspect.errors import FormatError, LimitExceededError
+from msuinspect.limits import MAX_XML_DEPTH, MAX_XML_SIZE, Limits
 
-#: default size limit of one XML document
-DEFAULT_MAX_SIZE = 64 << 20
+#: default size limit of one XML document (``Limits.max_xml_size``)
+DEFAULT_MAX_SIZE = MAX_XML_SIZE
+#: default, and highest, element depth of one XML document (``Limits.max_xml_depth``);
+#: libxml2's own limit without ``huge_tree``
+DEFAULT_MAX_DEPTH = MAX_XML_DEPTH
 #: characters of text searched for DTD keywords regardless of structure
 _HEAD_SCAN = 1024
 
@@ -166,18 +172,34 @@ def _check_prolog(text: str, *, what: str) -> None:
             return  # the root element (or junk the parser will reject)
 
 
-def parse_xml(data: bytes, *, what: str, max_size: int = DEFAULT_MAX_SIZE) -> etree._Element:
+def xml_limits(limits: Limits | None) -> dict[str, int]:
+    """The ``max_size`` and ``max_depth`` arguments of :func:`parse_xml` from ``limits``."""
+    if limits is None:
+        return {"max_size": DEFAULT_MAX_SIZE, "max_depth": DEFAULT_MAX_DEPTH}
+    return {"max_size": limits.max_xml_size, "max_depth": limits.max_xml_depth}
+
+
+def parse_xml(
+    data: bytes,
+    *,
+    what: str,
+    max_size: int = DEFAULT_MAX_SIZE,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+) -> etree._Element:
     """Parse untrusted XML bytes into an element tree, refusing anything unsafe.
 
     ``what`` names the document in error messages ("update.mum", "unattend XML", ...).
 
-    :raises LimitExceededError: ``data`` is longer than ``max_size`` bytes
+    :raises LimitExceededError: ``data`` is longer than ``max_size`` bytes, or its elements
+        nest deeper than ``max_depth`` (at most :data:`DEFAULT_MAX_DEPTH`, which libxml2
+        enforces itself, as an :class:`XmlError`)
     :raises UnsafeXmlError: a DOCTYPE / ENTITY (or other DTD) declaration is present
     :raises XmlError: the bytes are not well-formed XML in a supported encoding
     """
     if len(data) > max_size:
         raise LimitExceededError(
-            f"{what}: {len(data)} bytes of XML exceed the limit of {max_size} bytes"
+            f"{what}: {len(data)} bytes of XML exceed the limit of {max_size} bytes "
+            "(raise it with --max-xml-size)"
         )
     text, _ = decode_xml_bytes(data, what=what)
     _check_prolog(text, what=what)
@@ -202,7 +224,24 @@ def parse_xml(data: bytes, *, what: str, max_size: int = DEFAULT_MAX_SIZE) -> et
     docinfo = root.getroottree().docinfo
     if docinfo.internalDTD is not None or docinfo.externalDTD is not None or docinfo.doctype:
         raise UnsafeXmlError(f"{what}: the parser saw a document type declaration")
+    if max_depth < DEFAULT_MAX_DEPTH:
+        _check_depth(root, max_depth, what)
     return root
+
+
+def _check_depth(root: etree._Element, max_depth: int, what: str) -> None:
+    """Refuse a tree whose elements nest deeper than ``max_depth`` (one pass, no recursion)."""
+    depth = 0
+    for event, _el in etree.iterwalk(root, events=("start", "end")):
+        if event == "start":
+            depth += 1
+            if depth > max_depth:
+                raise LimitExceededError(
+                    f"{what}: elements nest deeper than the limit of {max_depth} levels "
+                    "(raise it with --max-xml-depth)"
+                )
+        else:
+            depth -= 1
 
 
 def local(tag: object) -> str:

@@ -219,7 +219,7 @@ RULES: dict[str, tuple[str, str, str]] = {
     "catalog-member-limit": (
         'Package findings (`layer: "package"` and `"catalog"`)',
         "error",
-        "more members than the parser reads (1,000,000)",
+        "more members than the parser reads (`--max-catalog-members`, default 1,000,000; `evidence.limit`)",
     ),
     "catalog-member-unparsed": (
         'Package findings (`layer: "package"` and `"catalog"`)',
@@ -255,6 +255,11 @@ RULES: dict[str, tuple[str, str, str]] = {
         'Authenticode findings (`layer: "authenticode"`)',
         "error",
         "a certificate embedded in the signature cannot be parsed in full (e.g. one changed byte in an extension): it is left out of chain building and the signature is not trusted",
+    ),
+    "certificates-capped": (
+        'Authenticode findings (`layer: "authenticode"`)',
+        "warning",
+        "a SignedData (a signature's, or an RFC 3161 timestamp token's) carries more certificates than msuinspect reads (`--max-certificates`, default 256; `evidence.count` were left out, `evidence.limit`): a chain that needs them fails, so the signature is untrusted, never trusted by mistake",
     ),
     "cfdata-checksum": (
         "Error codes",
@@ -319,7 +324,7 @@ RULES: dict[str, tuple[str, str, str]] = {
     "limit-exceeded": (
         "Error codes",
         "LimitExceededError",
-        "a safety limit was hit (output size, ratio, members, name length, depth, restarts)",
+        "a safety limit was hit (output size, ratio, members, name length, depth, restarts; a PKCS#7 file over `--max-pkcs7-size`; an XML document over `--max-xml-size` or nested deeper than `--max-xml-depth`)",
     ),
     "manifest-compressed": (
         'Package findings (`layer: "package"` and `"catalog"`)',
@@ -459,7 +464,7 @@ RULES: dict[str, tuple[str, str, str]] = {
     "pe-certificate-table-too-large": (
         'Authenticode findings (`layer: "authenticode"`)',
         "error",
-        "the certificate table claims more bytes than msuinspect reads (the rest is ignored)",
+        "the certificate table claims more bytes than msuinspect reads (`--max-pe-certificate-table`, default 64 MiB; the rest is ignored)",
     ),
     "pe-certificate-table-unaligned": (
         'Authenticode findings (`layer: "authenticode"`)',
@@ -530,6 +535,11 @@ RULES: dict[str, tuple[str, str, str]] = {
         'Authenticode findings (`layer: "authenticode"`)',
         "error",
         "bytes in the signature area after the DER that are not zero padding, or bytes after the signature at the end of the file (CVE-2013-3900 / CVE-2020-1464 class)",
+    ),
+    "signatures-capped": (
+        'Authenticode findings (`layer: "authenticode"`)',
+        "warning",
+        "the file holds more signatures, primary and nested, than msuinspect reads (`--max-signatures`, default 64, depth first; `evidence.limit`): the others are neither parsed nor verified",
     ),
     "signer-not-microsoft-servicing": (
         'Package findings (`layer: "package"` and `"catalog"`)',

@@ -1,9 +1,10 @@
 """The Authenticode view of one file: what kind it is, its signatures, verified.
 
-Kinds are recognised by content: ``MSCF`` (cabinet; an MSU when it holds ``WSUSSCAN.cab``),
-``MZ`` (PE), a DER SignedData (a catalog when its content is a certificate trust list, else
-a detached PKCS#7). The file is read once to compute its SHA-1, SHA-256 and every
-Authenticode digest its signatures name.
+Kinds are recognised by content, by the signed formats of
+:mod:`msuinspect.authenticode.formats`: ``MSCF`` (cabinet; an MSU when it holds
+``WSUSSCAN.cab``), ``MZ`` (PE), a DER SignedData (a catalog when its content is a
+certificate trust list, else a detached PKCS#7). The file is read once to compute its
+SHA-1, SHA-256 and every Authenticode digest its signatures name.
 """
 
 from __future__ import annotations
@@ -14,44 +15,40 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from msuinspect.authenticode.algorithms import Strength, new_hash
-from msuinspect.authenticode.cab_digest import cab_hash_plan
-from msuinspect.authenticode.pe import WIN_CERT_TYPE_PKCS_SIGNED_DATA, parse_pe
+from msuinspect.authenticode.formats import FileKind, FormatView, detect
+from msuinspect.authenticode.formats.blob import parse_blob
 from msuinspect.authenticode.ranges import WHOLE_FILE, HashPlan, hash_file
 from msuinspect.authenticode.signature import (
     AuthenticodeSignature,
     ParsedSignature,
-    capped_finding,
-    collect_signatures,
     failed_signature,
     needed_algorithms,
     verify,
 )
 from msuinspect.authenticode.trust import TrustStore
 from msuinspect.cab.cabinet import Cabinet
-from msuinspect.cms import der, oids
 from msuinspect.cms.certificates import ASN1_ERRORS, first_line
 from msuinspect.cms.der import DerError
-from msuinspect.cms.signed_data import SignedDataView, parse_signed_data
-from msuinspect.errors import LimitExceededError, MsuInspectError
+from msuinspect.cms.signed_data import SignedDataView
+from msuinspect.errors import MsuInspectError
 from msuinspect.findings import Finding, Severity
 from msuinspect.limits import MAX_PKCS7_SIZE, Limits
 from msuinspect.source import ByteSource, FileSource
 
+__all__ = [
+    "MAX_BLOB",
+    "FileKind",
+    "FileReport",
+    "Signing",
+    "inspect_file",
+    "inspect_source",
+    "sniff",
+]
+
 LAYER = "authenticode"
-#: APPX/MSIX signature files (.p7x) are a PKCS#7 blob after this 4-byte magic
-_P7X_MAGIC = b"PKCX"
 #: a detached signature or catalog larger than this is not read into memory; the default of
 #: ``Limits.max_pkcs7_size``
 MAX_BLOB = MAX_PKCS7_SIZE
-
-
-class FileKind(StrEnum):
-    MSU = "msu"
-    CAB = "cab"
-    PE = "pe"
-    CATALOG = "catalog"
-    PKCS7 = "pkcs7"
-    UNKNOWN = "unknown"
 
 
 class Signing(StrEnum):
@@ -120,13 +117,8 @@ class FileReport:
 
 
 def sniff(head: bytes) -> FileKind:
-    if head[:4] == b"MSCF":
-        return FileKind.CAB
-    if head[:2] == b"MZ":
-        return FileKind.PE
-    if head[:1] == b"\x30" or head[:4] == _P7X_MAGIC:
-        return FileKind.PKCS7
-    return FileKind.UNKNOWN
+    """The kind of the file that starts with ``head``, before it is opened."""
+    return detect(head).kind
 
 
 def inspect_file(
@@ -156,11 +148,13 @@ def inspect_source(
 ) -> FileReport:
     """Inspect the signatures of a file, an in-memory blob or a cabinet member.
 
-    ``cabinet`` is the cabinet at offset 0 of ``source`` when the caller has opened it
-    already (the package walk does), so its header is not parsed twice; otherwise a
-    cabinet is opened here. Everything is read within ``limits`` (default
-    :class:`Limits`): the cabinet's, and the ASN.1, certificate, signature, PE certificate
-    table and PKCS#7 file limits.
+    The file's format (:data:`~msuinspect.authenticode.formats.FORMATS`) gives its kind,
+    signature blobs and hash plan; the blobs are parsed, the file hashed once and every
+    signature verified. ``cabinet`` is the cabinet at offset 0 of ``source`` when the
+    caller has opened it already (the package walk does), so its header is not parsed
+    twice; otherwise a cabinet is opened here. Everything is read within ``limits``
+    (default :class:`Limits`): the cabinet's, and the ASN.1, certificate, signature, PE
+    certificate table and PKCS#7 file limits.
     """
     limits = limits or Limits()
     path = source.display_name
@@ -169,31 +163,49 @@ def inspect_source(
     try:
         with source.open() as f:
             head = f.read(64)
-        report.kind = sniff(head)
-        if report.kind is FileKind.CAB:
-            cab = cabinet if cabinet is not None else Cabinet.open(source, limits=limits)
-            _cabinet(source, cab, report, trust, as_of, file_hashes, limits)
-        elif report.kind is FileKind.PE:
-            _pe(source, report, trust, as_of, file_hashes, limits)
-        elif report.kind is FileKind.PKCS7:
-            _pkcs7(source, report, trust, as_of, file_hashes, limits)
-        else:
-            _hash_only(source, report, file_hashes)
-            report.findings.append(
-                Finding(
-                    "unknown-format",
-                    Severity.INFO,
-                    "not a cabinet, PE, catalog or PKCS#7 file",
-                    LAYER,
-                    path=path,
-                )
-            )
+        fmt = detect(head)
+        report.kind = fmt.kind
+        view = fmt.open(source, cabinet=cabinet, limits=limits, file_hashes=file_hashes)
+        _check(source, view, report, trust, as_of, file_hashes, limits)
     except MsuInspectError as exc:
         report.error = exc.with_path(path)
     report.findings = [fi.with_path(path) for fi in report.findings]
     for sig in report.signatures:
         sig.findings = [fi.with_path(path) for fi in sig.findings]
     return report
+
+
+def _check(
+    source: ByteSource,
+    view: FormatView,
+    report: FileReport,
+    trust: TrustStore,
+    as_of: _dt.datetime,
+    file_hashes: bool,
+    limits: Limits,
+) -> None:
+    """Parse the view's blobs, hash the file once and verify, filling ``report``."""
+    report.kind = view.kind
+    report.signed_data = view.signed_data
+    report.findings.extend(view.findings)
+    if view.error is not None:
+        raise view.error
+    parsed: list[ParsedSignature] = []
+    for blob in view.blobs:
+        got = blob.parsed if blob.parsed is not None else parse_blob(blob.data, blob.offset, limits)
+        report.findings.extend(got.findings)
+        report.findings.extend(blob.after)
+        parsed.extend(got.signatures)
+    algs = needed_algorithms(parsed)
+    algs += [a for a in view.catalog_algorithms if a not in algs]
+    if view.prehashed is not None and set(algs) <= set(view.prehashed[0]):
+        digests, whole = view.prehashed
+    else:
+        digests, whole = _run_hashes(source, view.plan, algs, file_hashes)
+    _set_file_hashes(report, whole)
+    if view.catalog_algorithms:
+        report.authenticode_digests = {a: d.hex() for a, d in digests.items()}
+    report.signatures = _verify_all(parsed, digests, trust, as_of)
 
 
 def _verify_all(
@@ -247,198 +259,3 @@ def _set_file_hashes(report: FileReport, whole: dict[str, bytes]) -> None:
         report.sha1 = whole["sha1"].hex()
     if "sha256" in whole:
         report.sha256 = whole["sha256"].hex()
-
-
-def _hash_only(source: ByteSource, report: FileReport, file_hashes: bool) -> None:
-    _ad, whole = _run_hashes(source, None, [], file_hashes)
-    _set_file_hashes(report, whole)
-
-
-def _cabinet(
-    source: ByteSource,
-    cab: Cabinet,
-    report: FileReport,
-    trust: TrustStore,
-    as_of: _dt.datetime,
-    file_hashes: bool,
-    limits: Limits,
-) -> None:
-    names = {m.name.casefold() for m in cab.members}
-    if "wsusscan.cab" in names:
-        report.kind = FileKind.MSU
-    report.findings.extend(
-        f
-        for f in cab.findings
-        if f.code.startswith("cab-signature")
-        or f.code in ("cab-data-after-signature", "cab-reserve-unhashed-nonzero")
-    )
-    sig = cab.signature
-    parsed: list[ParsedSignature] = []
-    plan = cab_hash_plan(cab.layout)
-    prehashed: tuple[dict[str, bytes], dict[str, bytes]] | None = None
-    blob: bytes | None = None
-    if sig is not None and sig.within_file and not source.random_access:
-        # a nested cabinet: reading the signature at its end costs a full decode, so one
-        # pass hashes with the usual algorithms and keeps the signature bytes
-        with source.open() as f:
-            res = hash_file(
-                f,
-                source.size,
-                {"authenticode": (plan, ("sha1", "sha256"))},
-                whole_file=("sha1", "sha256") if file_hashes else (),
-                capture=(sig.offset, sig.end),
-            )
-        prehashed = (res.digests.get("authenticode", {}), res.digests.get(WHOLE_FILE, {}))
-        blob = res.captured
-    elif sig is not None:
-        blob = cab.read_signature_blob()
-    if sig is not None:
-        if blob is None:
-            report.findings.append(
-                Finding(
-                    "unparsed-signature",
-                    Severity.ERROR,
-                    "the signature area lies outside the file",
-                    LAYER,
-                    offset=sig.offset,
-                )
-            )
-        else:
-            parsed = _parse_blob(blob, report, sig.offset, limits)
-            if sig.bytes_after > 0:
-                report.findings.append(
-                    Finding(
-                        "signature-trailing-data",
-                        Severity.ERROR,
-                        f"{sig.bytes_after} bytes follow the signature at the end of the "
-                        "file; they are not covered by any signature",
-                        LAYER,
-                        offset=sig.end,
-                        evidence={"count": sig.bytes_after},
-                    )
-                )
-    algs = needed_algorithms(parsed)
-    if prehashed is not None and set(algs) <= set(prehashed[0]):
-        digests, whole = prehashed
-    else:
-        digests, whole = _run_hashes(source, plan, algs, file_hashes)
-    _set_file_hashes(report, whole)
-    report.signatures = _verify_all(parsed, digests, trust, as_of)
-
-
-def _parse_blob(
-    blob: bytes, report: FileReport, offset: int, limits: Limits
-) -> list[ParsedSignature]:
-    """Collect the signatures in an embedded blob, reporting bytes after the DER."""
-    return _parse_signed(blob, report, offset, limits)[0]
-
-
-def _parse_signed(
-    blob: bytes, report: FileReport, offset: int, limits: Limits
-) -> tuple[list[ParsedSignature], SignedDataView | None]:
-    """The signatures in ``blob`` and its SignedData (None when that cannot be parsed)."""
-    view: SignedDataView | None = None
-    try:
-        view = parse_signed_data(blob, limits)
-        collected = collect_signatures(view, limits)
-        parsed = collected.signatures
-    except (DerError, *ASN1_ERRORS) as exc:
-        report.findings.append(
-            Finding(
-                "unparsed-signature",
-                Severity.ERROR,
-                f"the signature cannot be parsed: {exc}",
-                LAYER,
-                offset=offset,
-            )
-        )
-        return [], view
-    capped = capped_finding(collected)
-    if capped is not None:
-        report.findings.append(capped)
-    trailing = view.trailing
-    if trailing and (len(trailing) >= 8 or any(trailing)):
-        report.findings.append(
-            Finding(
-                "signature-trailing-data",
-                Severity.ERROR,
-                f"{len(trailing)} bytes after the signature's DER inside the signature "
-                "area are not zero padding (cf. CVE-2013-3900)",
-                LAYER,
-                offset=offset + view.der_length,
-                evidence={"count": len(trailing)},
-            )
-        )
-    return parsed, view
-
-
-def _pe(
-    source: ByteSource,
-    report: FileReport,
-    trust: TrustStore,
-    as_of: _dt.datetime,
-    file_hashes: bool,
-    limits: Limits,
-) -> None:
-    layout = parse_pe(source, max_table=limits.max_pe_certificate_table)
-    report.findings.extend(layout.findings)
-    parsed: list[ParsedSignature] = []
-    entries = [c for c in layout.certificates if c.cert_type == WIN_CERT_TYPE_PKCS_SIGNED_DATA]
-    if entries:
-        first = entries[0]
-        parsed = _parse_blob(first.data, report, first.offset + 8, limits)
-    plan = layout.hash_plan()
-    algs = needed_algorithms(parsed)
-    for a in ("sha1", "sha256"):
-        if a not in algs:
-            algs.append(a)
-    digests, whole = _run_hashes(source, plan, algs, file_hashes)
-    _set_file_hashes(report, whole)
-    report.authenticode_digests = {a: d.hex() for a, d in digests.items()}
-    report.signatures = _verify_all(parsed, digests, trust, as_of)
-
-
-def _pkcs7(
-    source: ByteSource,
-    report: FileReport,
-    trust: TrustStore,
-    as_of: _dt.datetime,
-    file_hashes: bool,
-    limits: Limits,
-) -> None:
-    if report.size > limits.max_pkcs7_size:
-        raise LimitExceededError(
-            f"the {report.size}-byte PKCS#7 file is larger than the limit of "
-            f"{limits.max_pkcs7_size} bytes (raise it with --max-pkcs7-size)"
-        )
-    with source.open() as f:
-        blob = f.read()
-    base = 0
-    if blob[:4] == _P7X_MAGIC:
-        blob, base = blob[4:], 4
-    try:
-        der.ber_header(blob)
-    except DerError:
-        report.kind = FileKind.UNKNOWN
-        _hash_only(source, report, file_hashes)
-        return
-    parsed, view = _parse_signed(blob, report, base, limits)
-    if base == 0:
-        report.signed_data = view
-    if view is None:
-        report.kind = FileKind.UNKNOWN  # DER, but not a PKCS#7 SignedData
-    elif view.content_type == oids.MS_CTL:
-        report.kind = FileKind.CATALOG  # signed, or an unsigned catalog (no signers)
-    elif parsed and parsed[0].file_digest_algorithm is not None:
-        report.findings.append(
-            Finding(
-                "detached-signature",
-                Severity.INFO,
-                "a detached Authenticode signature: the file it signs is not here, so its "
-                "digest cannot be checked",
-                LAYER,
-            )
-        )
-    _ad, whole = _run_hashes(source, None, [], file_hashes)
-    _set_file_hashes(report, whole)
-    report.signatures = _verify_all(parsed, {}, trust, as_of)

@@ -16,7 +16,8 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from msuinspect.authenticode.inspect import FileKind, FileReport, inspect_source
+from msuinspect.authenticode.formats import SIGNABLE_KINDS, FileKind
+from msuinspect.authenticode.inspect import FileReport, inspect_source
 from msuinspect.authenticode.trust import TrustStore
 from msuinspect.cab.cabinet import Cabinet
 from msuinspect.cab.container import CabinetFile, open_cabinet_file
@@ -162,8 +163,7 @@ def _take_report(node: PackageNode, report: FileReport) -> None:
     node.sha1, node.sha256 = report.sha1 or node.sha1, report.sha256 or node.sha256
     if report.authenticode_digests:
         node.pe_digests = dict(report.authenticode_digests)
-    signed_kinds = (FileKind.CAB, FileKind.MSU, FileKind.PE, FileKind.CATALOG)
-    if report.signatures or report.kind in signed_kinds:
+    if report.signatures or report.kind in SIGNABLE_KINDS:
         node.signatures = report
     else:
         # not attached (e.g. a PKCS#7 file whose SignedData cannot be parsed): its findings

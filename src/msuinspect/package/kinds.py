@@ -1,10 +1,17 @@
 """What a file is, by content (not by extension), and which update generations this tool
-analyses in depth (domain.md sections 4 and 4.5)."""
+analyses in depth (domain.md sections 4 and 4.5).
+
+The signed formats (cabinet, PE, PKCS#7) are recognised by the same magic checks as the
+signature pass (:mod:`msuinspect.authenticode.formats`); the kinds here are the package's
+finer ones (an update cabinet, WSUSSCAN.cab, a package manifest...)."""
 
 from __future__ import annotations
 
 import re
 from enum import StrEnum
+
+from msuinspect.authenticode.formats import CABINET, PE
+from msuinspect.authenticode.formats.pkcs7 import looks_like_der
 
 
 class NodeKind(StrEnum):
@@ -119,11 +126,11 @@ def sniff(head: bytes, name: str = "") -> NodeKind:
     is used only for a PSF express payload, which has no magic of its own; see
     :func:`cabinet_kind` for what a cabinet is."""
     lname = name.replace("\\", "/").rsplit("/", 1)[-1].casefold()
-    if head.startswith(b"MSCF"):
+    if CABINET.sniff(head):
         return NodeKind.CABINET
     if head.startswith(WIM_MAGIC):
         return NodeKind.MSU_WIM
-    if head.startswith(b"MZ"):
+    if PE.sniff(head):
         return NodeKind.PE
     if head.startswith(b"DCM\x01"):
         return NodeKind.MANIFEST_COMPRESSED
@@ -133,7 +140,7 @@ def sniff(head: bytes, name: str = "") -> NodeKind:
         return NodeKind.COMPRESSED_DCS
     if head.startswith(b"PSTREAM") or lname.endswith(".psf"):
         return NodeKind.EXPRESS_PSF
-    if head[:1] == b"\x30":
+    if looks_like_der(head):  # not a .p7x: the package walk reads those as data
         return NodeKind.PKCS7
     root = _xml_root(head[:4096])
     if root is not None:

@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from msuinspect.authenticode.formats import SIGNABLE_KINDS
 from msuinspect.authenticode.inspect import FileKind, FileReport
 from msuinspect.errors import MsuInspectError
 from msuinspect.findings import Finding, Severity
@@ -74,7 +75,6 @@ _NOT_A_PACKAGE = {
     NodeKind.XML: "an XML file",
     NodeKind.HTML: "an HTML page (a download error page?)",
 }
-_SIGNABLE = (FileKind.CAB, FileKind.MSU, FileKind.PE, FileKind.CATALOG)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +129,7 @@ def outcome_of(file: FileReport, package: PackageReport | None = None) -> FileOu
         )
     elif package is None and file.kind is FileKind.UNKNOWN:
         reasons.append("not-a-package: not a cabinet, PE, catalog or PKCS#7 file")
-    elif file.kind in _SIGNABLE and not file.signatures and not unreadable:
+    elif file.kind in SIGNABLE_KINDS and not file.signatures and not unreadable:
         reasons.append(f"unsigned: the {file.kind.value} carries no Authenticode signature")
     elif file.signatures and not file.trusted:
         reasons.append("untrusted: no signature of the file verifies to a trusted root")

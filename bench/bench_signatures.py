@@ -461,25 +461,6 @@ def machine_facts() -> dict[str, str]:
     )
 
 
-def bytecode_env(workdir: Path, keep: bool) -> str:
-    """Give the measured Python processes a bytecode cache, as an installed package has.
-
-    With ``PYTHONDONTWRITEBYTECODE`` set (as in some CI and sandbox environments) and the
-    package used from a source checkout, every run compiles every msuinspect module again
-    (about 40 ms here). By default the variable is removed for the children and
-    ``PYTHONPYCACHEPREFIX`` points into the work folder, so nothing is written next to the
-    sources; the first (checking) run fills the cache. Changes this process's environment.
-    """
-    before = os.environ.get("PYTHONDONTWRITEBYTECODE")
-    if keep:
-        return f"environment unchanged (PYTHONDONTWRITEBYTECODE={before or 'unset'})"
-    prefix = (workdir / "pycache").resolve()
-    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
-    os.environ["PYTHONPYCACHEPREFIX"] = str(prefix)
-    note = f" (PYTHONDONTWRITEBYTECODE={before} removed for them)" if before else ""
-    return f"Python rows use the bytecode cache PYTHONPYCACHEPREFIX={prefix}{note}"
-
-
 # ---------------------------------------------------------------------------------- report
 GB_PER_S = Rate("GB/s", 1e9, width=5, digits=2)
 
@@ -600,7 +581,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
 
     facts = machine_facts()
-    facts["bytecode"] = bytecode_env(args.workdir, args.no_bytecode_cache)
+    facts["bytecode"] = benchlib.bytecode_env(args.workdir, args.no_bytecode_cache)
     facts["method"] = timing.method(", warm page cache")
     for case in cases:
         for tool in tools_for(case):

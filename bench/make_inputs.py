@@ -65,6 +65,7 @@ DEFAULT_LZX_SOURCES = (
 
 LZX_NAME = "lzx.cab"
 MSZIP_NAME = "mszip.cab"
+STORED_NAME = "stored.cab"
 MANIFEST_NAME = "inputs.json"
 
 _CFHEADER = struct.Struct("<4sIIIIIBBHHHHH")
@@ -354,11 +355,13 @@ def cabextract_test(path: Path) -> None:
         raise BuildError(f"cabextract -t {path}: unexpected output: {out.strip()[-200:]}")
 
 
-def write_mszip_cab(out: Path, lzx: Path, scratch: Path) -> dict[str, int]:
-    """Extract ``lzx`` with cabextract into ``scratch`` and pack the files with gcab -z."""
+def write_gcab_cabs(outs: dict[str, Path], lzx: Path, scratch: Path) -> dict[str, dict[str, int]]:
+    """Extract ``lzx`` with cabextract into ``scratch`` and pack the files with gcab, once per
+    entry of ``outs``: ``"mszip"`` with ``gcab -c -z``, ``"stored"`` with ``gcab -c``."""
     if scratch.exists():
         shutil.rmtree(scratch)
     scratch.mkdir(parents=True)
+    facts: dict[str, dict[str, int]] = {}
     try:
         run(["cabextract", "-q", "-d", str(scratch), str(lzx)])
         files: list[str] = []
@@ -375,13 +378,23 @@ def write_mszip_cab(out: Path, lzx: Path, scratch: Path) -> dict[str, int]:
                 f"{len(files)} files need {argv_bytes} bytes of gcab arguments; use fewer "
                 "small-member copies (--lzx-source PATH:N)"
             )
-        tmp = out.with_name(out.name + ".tmp")
-        tmp.unlink(missing_ok=True)
-        run(["gcab", "-c", "-z", str(tmp.resolve()), *files], cwd=scratch)
-        os.replace(tmp, out)
+        for kind, out in outs.items():
+            tmp = out.with_name(out.name + ".tmp")
+            tmp.unlink(missing_ok=True)
+            flags = ["-c", "-z"] if kind == "mszip" else ["-c"]
+            run(["gcab", *flags, str(tmp.resolve()), *files], cwd=scratch)
+            os.replace(tmp, out)
+            size = out.stat().st_size
+            facts[kind] = {"bytes": size, "members": len(files), "uncompressed": total}
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    return {"bytes": out.stat().st_size, "members": len(files), "uncompressed": total}
+    return facts
+
+
+def _gcab_facts(kind: str, info: dict[str, int]) -> dict[str, object]:
+    if kind == "mszip":
+        return {**info, "folders": 1, "compression": "MSZIP", "tool": "gcab -c -z"}
+    return {**info, "folders": 1, "compression": "none (stored)", "tool": "gcab -c"}
 
 
 # --------------------------------------------------------------------------------- driver
@@ -390,6 +403,7 @@ class Inputs:
     lzx: Path
     mszip: Path
     facts: dict[str, object]
+    stored: Path | None = None
 
     def uncompressed(self, which: str) -> int:
         info = self.facts[which]
@@ -426,7 +440,8 @@ def build_inputs(
     keep_aliases: bool = False,
     log: bool = True,
 ) -> Inputs:
-    """Build (or reuse) ``workdir/lzx.cab`` and ``workdir/mszip.cab``."""
+    """Build (or reuse) ``workdir/lzx.cab``, ``workdir/mszip.cab`` and ``workdir/stored.cab``
+    (the stored one is added to an earlier build that lacks it, without rebuilding the rest)."""
 
     say = stderr_logger(log)
     require_tools("cabextract", "gcab")
@@ -440,6 +455,7 @@ def build_inputs(
 
     workdir.mkdir(parents=True, exist_ok=True)
     lzx, mszip, manifest = workdir / LZX_NAME, workdir / MSZIP_NAME, workdir / MANIFEST_NAME
+    stored = workdir / STORED_NAME
     if not rebuild and lzx.is_file() and mszip.is_file():
         old = read_manifest(manifest, spec)
         if (
@@ -447,8 +463,15 @@ def build_inputs(
             and old.get("lzx", {}).get("bytes") == lzx.stat().st_size
             and old.get("mszip", {}).get("bytes") == mszip.stat().st_size
         ):
+            have = stored.stat().st_size if stored.is_file() else None
+            if have is None or old.get("stored", {}).get("bytes") != have:
+                say(f"building {stored}: cabextract + gcab -c (same files)")
+                made = write_gcab_cabs({"stored": stored}, lzx, workdir / "extract")
+                cabextract_test(stored)
+                old["stored"] = _gcab_facts("stored", made["stored"])
+                manifest.write_text(json.dumps(old, indent=2) + "\n")
             say(f"reusing inputs in {workdir} (same parameters; --rebuild to force)")
-            return Inputs(lzx, mszip, old)
+            return Inputs(lzx, mszip, old, stored)
     manifest.unlink(missing_ok=True)
 
     plan = plan_copies(sources, [s.max_copies for s in specs], size)
@@ -460,27 +483,31 @@ def build_inputs(
         counts[keys[cp.source]] += 1
     say("  checking it with cabextract -t")
     cabextract_test(lzx)
-    say(f"building {mszip}: cabextract + gcab -c -z (same files)")
-    mszip_facts = write_mszip_cab(mszip, lzx, workdir / "extract")
-    cabextract_test(mszip)
-    if mszip_facts["uncompressed"] != lzx_facts["uncompressed"]:
+    say(f"building {mszip} and {stored}: cabextract + gcab -c -z / gcab -c (same files)")
+    made = write_gcab_cabs({"mszip": mszip, "stored": stored}, lzx, workdir / "extract")
+    for path in (mszip, stored):
+        cabextract_test(path)
+    if made["mszip"]["uncompressed"] != lzx_facts["uncompressed"]:
         raise BuildError(
-            f"extracted {mszip_facts['uncompressed']} bytes, the LZX cabinet declares "
+            f"extracted {made['mszip']['uncompressed']} bytes, the LZX cabinet declares "
             f"{lzx_facts['uncompressed']}"
         )
     facts: dict[str, object] = {
         "spec": spec,
         "lzx": {**lzx_facts, "copies": counts, "compression": "LZX:21"},
-        "mszip": {**mszip_facts, "folders": 1, "compression": "MSZIP", "tool": "gcab -c -z"},
+        "mszip": _gcab_facts("mszip", made["mszip"]),
+        "stored": _gcab_facts("stored", made["stored"]),
     }
     manifest.write_text(json.dumps(facts, indent=2) + "\n")
-    return Inputs(lzx, mszip, facts)
+    return Inputs(lzx, mszip, facts, stored)
 
 
 def describe(inputs: Inputs) -> list[str]:
     lines = []
-    for key, path in (("lzx", inputs.lzx), ("mszip", inputs.mszip)):
-        info = inputs.facts[key]
+    for key, path in (("lzx", inputs.lzx), ("mszip", inputs.mszip), ("stored", inputs.stored)):
+        info = inputs.facts.get(key)
+        if path is None or info is None:
+            continue
         assert isinstance(info, dict)
         line = (
             f"{path.name}: {info['bytes'] / 1e6:.1f} MB, {info['compression']}, "

@@ -72,12 +72,15 @@ def iter_blocks(
     declared = folder.c_cf_data
     count = 0  # blocks of this folder (the counter may span several folders of a set)
     produced = 0
+    overflowing = False
     f.seek(pos)
     while True:
-        if count >= declared:
+        if count >= declared or overflowing:
+            # more blocks than a 16-bit count can say: continue only while the members need
+            # more bytes and the next header is sane (a backend that reads ahead must not
+            # run into the end of the file)
             if produced >= need or pos + hdr_len > end_limit:
                 return
-            # more blocks than a 16-bit count can say: continue only if the next header is sane
             peek = f.read(hdr_len)
             f.seek(pos)
             if len(peek) < hdr_len:
@@ -85,11 +88,13 @@ def iter_blocks(
             _c, cb_data, cb_uncomp = _BLOCK.unpack_from(peek)
             if not (0 < cb_uncomp <= MAX_BLOCK_UNCOMPRESSED and cb_data <= MAX_BLOCK_COMPRESSED):
                 return
-            declared += 65536
-            if not counter.overflowed:
-                counter.overflowed = True
-                if on_overflow is not None:
-                    on_overflow(pos)
+            if count >= declared:
+                declared += 65536
+                overflowing = True
+                if not counter.overflowed:
+                    counter.overflowed = True
+                    if on_overflow is not None:
+                        on_overflow(pos)
         header = f.read(hdr_len)
         if len(header) < hdr_len:
             raise TruncatedError(

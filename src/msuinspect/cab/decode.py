@@ -266,6 +266,7 @@ class Decoder:
         emitted = 0
         emitted_crc = 0
         limits = self.limits
+        budget = self.budget
         for attempt, codec in enumerate(codecs):
             counter = BlockCounter()
             pos = 0
@@ -287,7 +288,9 @@ class Decoder:
                         n = len(chunk)
                         if n == 0:
                             continue
-                        self.budget.consume(n)
+                        # counted up to one byte past the limit: how far over a chunk goes
+                        # depends on the backend's chunk size, and its bytes are not delivered
+                        budget.consume(min(n, budget.limit - budget.used + 1))
                         if pos + n > limits.ratio_grace and pos + n > limits.max_ratio * max(
                             counter.compressed, 1
                         ):

@@ -3,8 +3,9 @@
 The cabinet layer parses every structure itself and hands a backend only the folder's
 compression type and its CFDATA blocks (already bounds- and checksum-checked). Backends:
 
-* ``zlib`` (in-house): stored and MSZIP folders;
-* ``libarchive`` (through libarchive-c): LZX, the fast path;
+* ``libarchive`` (through libarchive-c): LZX, MSZIP and stored, the fast path (checksums
+  verified in C);
+* ``zlib`` (in-house): stored and MSZIP folders, the fallback for them;
 * ``libmspack`` (through ctypes): LZX and Quantum, the fallback when libarchive is missing
   or fails;
 

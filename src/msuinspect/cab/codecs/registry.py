@@ -12,15 +12,21 @@ _DEFAULT: list[Codec] | None = None
 
 
 def default_codecs() -> list[Codec]:
-    """Available backends in preference order (cached)."""
+    """Available backends in preference order (cached).
+
+    The order is the fastest measured first for every compression type (``make bench``,
+    bench/README.md): libarchive for LZX, MSZIP and stored folders (checksums verified in
+    C; faster than the in-house reader on MSZIP and stored), then the in-house zlib reader,
+    then libmspack (Quantum, and the last fallback).
+    """
     global _DEFAULT
     if _DEFAULT is None:
         from msuinspect.cab.codecs.libarchive_codec import load_libarchive
         from msuinspect.cab.codecs.libmspack_codec import load_libmspack
         from msuinspect.cab.codecs.zlib_codec import ZlibCodec
 
-        codecs: list[Codec] = [ZlibCodec()]
-        for loader in (load_libarchive, load_libmspack):
+        codecs: list[Codec] = []
+        for loader in (load_libarchive, ZlibCodec, load_libmspack):
             codec = loader()
             if codec is not None:
                 codecs.append(codec)

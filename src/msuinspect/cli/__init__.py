@@ -11,6 +11,7 @@ Set ``MSUINSPECT_DEBUG=1`` to get Python tracebacks for internal errors.
 from __future__ import annotations
 
 import fnmatch
+import importlib
 import json
 import sys
 from collections.abc import Callable
@@ -32,14 +33,8 @@ from msuinspect.cli.common import (
     _error,
     _internal_error_dict,
 )
-from msuinspect.cli.host import host
-from msuinspect.cli.inspect_cmd import inspect_cmd
 from msuinspect.cli.limit_opts import limit_options, limits_from_options
 from msuinspect.cli.limit_opts import parse_size as parse_size
-from msuinspect.cli.plan import plan
-from msuinspect.cli.scan_cmd import cache as cache_group
-from msuinspect.cli.scan_cmd import scan as scan_cmd
-from msuinspect.cli.status_cmd import add_status
 from msuinspect.errors import MsuInspectError
 from msuinspect.limits import Limits
 from msuinspect.report import (
@@ -98,7 +93,35 @@ def _member_errors(failures: list[tuple[str, MsuInspectError]]) -> None:
             click.echo(f"msuinspect: error: {text} [{exc.code}] ({len(paths)} members)", err=True)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+#: commands whose module is imported only when the command runs (or --help lists them), so
+#: that `list` and `extract` do not pay for the signature, package, host and scan layers
+_LAZY = {
+    "inspect": "msuinspect.cli.inspect_cmd:inspect_cmd",
+    "plan": "msuinspect.cli.plan:plan",
+    "scan": "msuinspect.cli.scan_cmd:scan",
+    "cache": "msuinspect.cli.scan_cmd:cache",
+    "host": "msuinspect.cli.host:host",
+}
+
+
+class _LazyGroup(click.Group):
+    """A group whose commands in :data:`_LAZY` are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *_LAZY})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in _LAZY and cmd_name not in self.commands:
+            module, attr = _LAZY[cmd_name].split(":")
+            command = getattr(importlib.import_module(module), attr)
+            if cmd_name == "host":
+                status = importlib.import_module("msuinspect.cli.status_cmd")
+                status.add_status(command)
+            self.add_command(command, cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="msuinspect")
 def main() -> None:
     """Inspect Windows update packages (MSU, CAB) offline."""
@@ -303,13 +326,6 @@ def decoders_cmd() -> None:
         kinds = ", ".join(k.name for k in sorted(c.kinds))
         click.echo(f"{c.key:<11} {c.description}  [{kinds}]")
 
-
-main.add_command(inspect_cmd)
-add_status(host)
-main.add_command(host)
-main.add_command(plan)
-main.add_command(scan_cmd)
-main.add_command(cache_group)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

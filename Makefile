@@ -2,6 +2,8 @@
 #   make demo   inspect the bundled sample packages, judge them for a bare 2008 SP2 host,
 #               plan their order and show a host's status (installs what it needs)
 #   make test   lint, type-check and run the whole test suite (installs what it needs)
+# make test-fast is the edit loop: the suite without the corpus, the oracles and the tests
+# marked slow, on every core (seconds; run `make test` before committing).
 # CI (.ci/run) also runs `make fuzz`: every fuzz target for FUZZ_SECONDS in all (wall clock,
 # two at a time); `make fuzz-release` is the longer run before a release (docs/security.md).
 
@@ -11,11 +13,17 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SAMPLES := tests/fixtures/sample/Windows6.0-KB9999901-x64.msu tests/fixtures/sample/Windows6.0-KB9999902-x64.msu
 
+# pytest-xdist workers for make test and make test-fast (auto: one per core); bytecode is
+# cached (__pycache__, git-ignored) even where PYTHONDONTWRITEBYTECODE is set, or every
+# worker and every `python -m msuinspect` the tests start compiles the project again
+PYTEST_JOBS ?= auto
+PYTEST := PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -q -n $(PYTEST_JOBS) --dist worksteal
+
 FUZZ_SECONDS ?= 180
 FUZZ_RELEASE_SECONDS ?= 1500
 FUZZ_RELEASE_OUT ?= $(or $(TMPDIR),/tmp)/msuinspect-fuzz-release
 
-.PHONY: demo test lint typecheck pytest system-deps venv bench fixtures clean fuzz fuzz-release
+.PHONY: demo test test-fast lint typecheck pytest system-deps venv bench fixtures clean fuzz fuzz-release
 
 demo: system-deps venv
 	$(BIN)/msuinspect list --recursive $(SAMPLES)
@@ -37,7 +45,11 @@ typecheck: venv
 	$(BIN)/mypy src
 
 pytest: venv
-	$(BIN)/pytest -q
+	$(PYTEST)
+
+test-fast: venv
+	MSUINSPECT_NO_ORACLES=1 MSUINSPECT_CORPUS=/nonexistent \
+		$(PYTEST) -rfE -m "not slow and not corpus and not oracle"
 
 system-deps:
 	@./scripts/install-system-deps.sh

@@ -1,73 +1,46 @@
-"""Shared test fixtures.
+"""Shared test fixtures; the helpers themselves live in the ``support`` package.
 
 The real-file corpus is third-party data that is never committed: tests read it from
 ``$MSUINSPECT_CORPUS`` or ``../shared/corpus`` next to the repository and skip (with the
 reason shown in the summary) when it is absent. External oracles (cabextract, 7zz,
 osslsigncode) are skipped when missing, unless ``MSUINSPECT_REQUIRE_ORACLES=1`` (set by CI),
 which turns a missing oracle into a failure so that no oracle test can silently vanish.
+
+The names below are re-exported for modules that import them from ``conftest``.
 """
 
 from __future__ import annotations
 
-import csv
-import importlib
-import os
-import shutil
-from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-FIXTURES = REPO / "tests" / "fixtures"
+from support.corpus import (
+    CORPUS_REASON,
+    FIXTURES,
+    MANIFEST,
+    REPO,
+    CorpusEntry,
+    cabinet_entries,
+    corpus_dir,
+    corpus_params,
+    load_manifest,
+)
+from support.tools import require_module, require_tool
 
-
-def corpus_dir() -> Path | None:
-    env = os.environ.get("MSUINSPECT_CORPUS")
-    cand = Path(env) if env else REPO.parent / "shared" / "corpus"
-    return cand if (cand / "MANIFEST.tsv").is_file() else None
-
-
-@dataclass(frozen=True)
-class CorpusEntry:
-    path: Path
-    rel: str
-    sha256: str
-    size: int
-    origin: str
-    kind: str
-    observed: str
-
-
-def load_manifest() -> list[CorpusEntry]:
-    root = corpus_dir()
-    if root is None:
-        return []
-    rows = []
-    with open(root / "MANIFEST.tsv", newline="", encoding="utf-8") as f:
-        for row in csv.DictReader(f, delimiter="\t"):
-            rows.append(
-                CorpusEntry(
-                    root / row["path"],
-                    row["path"],
-                    row["sha256"],
-                    int(row["size"]),
-                    row["origin"],
-                    row["kind"],
-                    row["observed"],
-                )
-            )
-    return rows
-
-
-MANIFEST = load_manifest()
-CORPUS_REASON = "real-file corpus not found (set MSUINSPECT_CORPUS or place it at ../shared/corpus)"
-
-
-def cabinet_entries() -> list[CorpusEntry]:
-    """Corpus files that are cabinets or MSUs by name (malformed ones included)."""
-    return [e for e in MANIFEST if e.rel.endswith((".cab", ".msu"))]
+__all__ = [
+    "CORPUS_REASON",
+    "FIXTURES",
+    "MANIFEST",
+    "REPO",
+    "CorpusEntry",
+    "cabinet_entries",
+    "corpus_dir",
+    "corpus_params",
+    "load_manifest",
+    "require_module",
+    "require_tool",
+]
 
 
 @pytest.fixture(scope="session")
@@ -78,37 +51,32 @@ def corpus() -> Path:
     return root
 
 
-def require_tool(name: str) -> str:
-    """Path of an external oracle, or skip (fail under MSUINSPECT_REQUIRE_ORACLES=1).
-    ``MSUINSPECT_NO_ORACLES=1`` (``make test-fast``) skips every oracle test."""
-    if os.environ.get("MSUINSPECT_NO_ORACLES") == "1":
-        pytest.skip("oracles disabled (MSUINSPECT_NO_ORACLES=1)")
-    path = shutil.which(name)
-    if path is None:
-        msg = f"oracle tool {name!r} is not installed"
-        if os.environ.get("MSUINSPECT_REQUIRE_ORACLES") == "1":
-            pytest.fail(msg + " (required because MSUINSPECT_REQUIRE_ORACLES=1)")
-        pytest.skip(msg)
-    return path
+#: Tests over about a second in folders whose owners have not marked them ``slow`` themselves
+#: (tests/scan, tests/fuzz): marked here by name so that ``make test-fast`` leaves them out.
+#: A test marked with ``@pytest.mark.slow`` in its module needs no line here.
+SLOW_ELSEWHERE = frozenset(
+    {
+        "tests/fuzz/test_regressions.py::test_runner_reports_a_failure",
+        "tests/fuzz/test_regressions.py::test_worker_fails_and_keeps_the_input",
+        "tests/scan/test_scan_cli.py::test_sigint_leaves_valid_partial_jsonl_and_a_usable_cache",
+        "tests/scan/test_scan_cli.py::test_exit_statuses_follow_fail_on",
+        "tests/scan/test_scan_cli.py::test_registered_command_in_a_subprocess",
+        "tests/scan/test_scan_cli.py::test_sarif_is_read_by_sarif_tools",
+        "tests/scan/test_scan_cli.py::test_table_csv_and_output_file",
+        "tests/scan/test_scan_cli.py::test_json_and_jsonl_validate_and_agree",
+        "tests/scan/test_scan_cli.py::test_symlink_note_and_all",
+        "tests/scan/test_scan_cli.py::test_csv_and_html_are_safe_with_hostile_names",
+        "tests/scan/test_scan_engine.py::test_time_budget_kills_the_worker_and_the_scan_goes_on",
+        "tests/scan/test_scan_engine.py::test_rescan_analyses_nothing_and_a_new_file_alone",
+        "tests/scan/test_scan_engine.py::test_dask_local_cluster_gives_the_same_records",
+        "tests/scan/test_scan_engine.py::test_damaged_pages_mid_scan_are_set_aside_and_rebuilt",
+        "tests/scan/test_scan_engine.py::test_corrupt_cache_is_reported_and_rebuilt",
+        "tests/scan/test_scan_engine.py::test_same_records_in_the_same_order_for_one_and_two_jobs",
+    }
+)
 
 
-def require_module(name: str) -> ModuleType:
-    """An oracle Python package, imported; a missing one is treated like a missing tool
-    (see :func:`require_tool`): skipped, failed under ``MSUINSPECT_REQUIRE_ORACLES=1``,
-    and skipped anyway under ``MSUINSPECT_NO_ORACLES=1``."""
-    if os.environ.get("MSUINSPECT_NO_ORACLES") == "1":
-        pytest.skip("oracles disabled (MSUINSPECT_NO_ORACLES=1)")
-    try:
-        return importlib.import_module(name)
-    except ImportError:
-        msg = f"oracle Python package {name!r} is not installed"
-        if os.environ.get("MSUINSPECT_REQUIRE_ORACLES") == "1":
-            pytest.fail(msg + " (required because MSUINSPECT_REQUIRE_ORACLES=1)")
-        pytest.skip(msg)
-
-
-def corpus_params(entries: list[CorpusEntry]) -> list[object]:
-    """pytest parameters for corpus entries; one skipped placeholder when there is none."""
-    if not entries:
-        return [pytest.param(None, marks=pytest.mark.skip(reason=CORPUS_REASON), id="no-corpus")]
-    return [pytest.param(e, id=e.rel) for e in entries]
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.nodeid.split("[", 1)[0] in SLOW_ELSEWHERE:
+            item.add_marker(pytest.mark.slow)

@@ -16,7 +16,7 @@ GIB = 1024 * MIB
 
 #: the deepest nesting msuinspect accepts at all. Reading a cabinet nested N levels deep
 #: from a replayed stream chains about 7 Python frames per level; at this depth that stays
-#: far below Python's recursion limit (proven by tests/test_hostile.py at this depth).
+#: far below Python's recursion limit (proven by tests/cab/test_hostile.py at this depth).
 MAX_SAFE_DEPTH = 32
 
 # Defaults of the limits the parsers above the cabinet layer apply (docs/security.md,

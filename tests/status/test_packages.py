@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 from click.testing import CliRunner
 
-from conftest import FIXTURES
+from support.corpus import FIXTURES
 
 VERDICT = FIXTURES / "verdict"
 ROOT_PEM = FIXTURES / "pki" / "root_ca.pem"

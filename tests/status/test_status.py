@@ -22,7 +22,7 @@ from msuinspect.report.status_text import render_status
 from msuinspect.servicing.knowledge import load_knowledge_base
 from msuinspect.status import HostStatus, StepState, host_status
 
-from conftest import FIXTURES
+from support.corpus import FIXTURES
 
 HOST = FIXTURES / "host"
 STATUS = HOST / "status"

@@ -21,7 +21,7 @@ from msuinspect.verdict.facts import Layer, package_facts
 from msuinspect.verdict.judge import judge
 from msuinspect.verdict.model import Answer
 
-from conftest import FIXTURES
+from support.corpus import FIXTURES
 
 KB = load_knowledge_base()
 VERDICT = FIXTURES / "verdict"

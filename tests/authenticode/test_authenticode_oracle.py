@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import subprocess
 from functools import cache
 from pathlib import Path
 
@@ -18,7 +17,8 @@ from msuinspect.authenticode.inspect import FileReport, inspect_file
 from msuinspect.authenticode.trust import TrustStore, load_certificates
 from msuinspect.findings import Severity
 
-from conftest import MANIFEST, CorpusEntry, corpus_dir, corpus_params, require_tool
+from support.corpus import MANIFEST, CorpusEntry, corpus_dir, corpus_params
+from support.tools import osslsigncode_verify
 
 pytestmark = [pytest.mark.corpus, pytest.mark.oracle]
 
@@ -49,16 +49,6 @@ def _bundle() -> tuple[Path, TrustStore]:
     for rel in ROOT_BUNDLES:
         certs.extend(load_certificates(root / rel))
     return root, TrustStore.default(certs)
-
-
-def _osslsigncode(path: Path, *extra: str) -> str:
-    exe = require_tool("osslsigncode")
-    r = subprocess.run(
-        [exe, "verify", "-ignore-cdp", "-ignore-crl", *extra, "-in", str(path)],
-        capture_output=True,
-        timeout=120,
-    )
-    return (r.stdout + r.stderr).decode("utf-8", "replace")
 
 
 def _blocks(out: str) -> list[dict[str, str]]:
@@ -97,7 +87,7 @@ def _ours(rel: str, as_of: str | None = None) -> FileReport:
 
 @pytest.mark.parametrize("entry", corpus_params(CANDIDATES))
 def test_digests_match_osslsigncode(entry: CorpusEntry) -> None:
-    blocks = _blocks(_osslsigncode(entry.path))
+    blocks = _blocks(osslsigncode_verify(entry.path))
     ours = _ours(entry.rel)
     assert ours.error is None, ours.error
     if not blocks:
@@ -150,7 +140,7 @@ def test_manifest_successes_are_trusted_with_the_same_anchor(
     pem = roots_pem
     when = ours.signatures[0].validated_at
     assert when is not None
-    out = _osslsigncode(
+    out = osslsigncode_verify(
         entry.path,
         "-CAfile",
         str(pem),

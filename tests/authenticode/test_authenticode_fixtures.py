@@ -19,7 +19,7 @@ from msuinspect.authenticode.trust import TrustStore, load_certificates
 from msuinspect.cab import Cabinet
 from msuinspect.source import FileSource
 
-from conftest import FIXTURES
+from support.corpus import FIXTURES
 
 PKI = FIXTURES / "pki"
 

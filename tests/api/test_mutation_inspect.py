@@ -22,7 +22,7 @@ from msuinspect.errors import MsuInspectError
 from msuinspect.package.outcome import Outcome
 from msuinspect.report.inspect_json import report_dict
 
-from conftest import MANIFEST, corpus_dir
+from support.corpus import MANIFEST, corpus_dir
 
 MUTATIONS = int(os.environ.get("MSUINSPECT_MUTATIONS", "120"))
 #: signed seeds larger than this are skipped (time), the signature window is the file's tail

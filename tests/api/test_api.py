@@ -18,7 +18,7 @@ from msuinspect import (
 )
 from msuinspect.cli import main
 
-from conftest import FIXTURES
+from support.corpus import FIXTURES
 
 ROOT = FIXTURES / "pki/root_ca.pem"
 SAMPLE = FIXTURES / "sample/Windows6.0-KB9999901-x64.msu"

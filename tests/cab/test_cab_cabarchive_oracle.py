@@ -60,7 +60,8 @@ from msuinspect.cab.structs import CabMember, CompressionKind
 from msuinspect.errors import MsuInspectError
 from msuinspect.limits import GIB, Limits
 
-from conftest import FIXTURES, CorpusEntry, cabinet_entries, corpus_params, require_module
+from support.corpus import FIXTURES, CorpusEntry, cabinet_entries, corpus_params
+from support.tools import require_module
 
 pytestmark = [pytest.mark.oracle]
 

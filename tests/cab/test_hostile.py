@@ -10,13 +10,11 @@ from __future__ import annotations
 import hashlib
 import os
 import struct
-import subprocess
 import sys
-import zlib
-from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from click.testing import Result
 
 from msuinspect.cab.container import open_cabinet_file
 from msuinspect.cab.extract import ExtractReport, OutputFolder, extract
@@ -26,89 +24,12 @@ from msuinspect.findings import Severity
 from msuinspect.limits import MAX_SAFE_DEPTH, MIB, Limits
 from msuinspect.source import BytesSource
 
-from conftest import FIXTURES, REPO, require_tool
-
-STORED, MSZIP = 0, 1
-BLOCK = 32768
+from support.cabs import BLOCK, MSZIP, STORED, cabinet, mszip_blocks, stored_blocks, stored_cab
+from support.cli import invoke, run
+from support.corpus import FIXTURES, CorpusEntry, cabinet_entries, corpus_params
+from support.tools import cabextract_recursive, files_under, tree_digests
 
 # --------------------------------------------------------------------------- builders
-
-
-def stored_blocks(data: bytes) -> list[bytes]:
-    """CFDATA blocks (checksum 0: not checked) holding ``data`` uncompressed."""
-    out = []
-    for i in range(0, len(data), BLOCK):
-        chunk = data[i : i + BLOCK]
-        out.append(struct.pack("<IHH", 0, len(chunk), len(chunk)) + chunk)
-    return out
-
-
-def mszip_blocks(data: bytes) -> list[bytes]:
-    """CFDATA blocks holding ``data`` as MSZIP, each block a self-contained deflate stream."""
-    out = []
-    seen: dict[bytes, bytes] = {}  # repeated blocks are compressed once
-    for i in range(0, len(data), BLOCK):
-        chunk = data[i : i + BLOCK]
-        block = seen.get(chunk)
-        if block is None:
-            c = zlib.compressobj(9, zlib.DEFLATED, -15)
-            body = b"CK" + c.compress(chunk) + c.flush()
-            block = seen[chunk] = struct.pack("<IHH", 0, len(body), len(chunk)) + body
-        out.append(block)
-    return out
-
-
-Member = tuple[bytes, int, int, int]  # name, size, folder index, offset in folder
-
-
-def cabinet(
-    members: Sequence[Member],
-    chains: Sequence[Sequence[bytes]],
-    folders: Sequence[tuple[int, int]],
-) -> bytes:
-    """A cabinet whose folders (chain index, compression) point into ``chains`` (lists of
-    CFDATA blocks); several folders may name the same chain."""
-    table = b"".join(
-        struct.pack("<IIHHHH", size, off, fidx, 0x5A21, 0x6000, 0x20) + name + b"\0"
-        for name, size, fidx, off in members
-    )
-    coff_files = 36 + 8 * len(folders)
-    data_start = coff_files + len(table)
-    starts, area = [], b""
-    for blocks in chains:
-        starts.append(data_start + len(area))
-        area += b"".join(blocks)
-    folder_recs = b"".join(
-        struct.pack("<IHH", starts[ci], len(chains[ci]), comp) for ci, comp in folders
-    )
-    total = data_start + len(area)
-    header = struct.pack(
-        "<4sIIIIIBBHHHHH",
-        b"MSCF",
-        0,
-        total,
-        0,
-        coff_files,
-        0,
-        3,
-        1,
-        len(folders),
-        len(members),
-        0,
-        0x4D53,
-        0,
-    )
-    return header + folder_recs + table + area
-
-
-def stored_cab(files: Sequence[tuple[bytes, bytes]]) -> bytes:
-    """One stored folder holding ``files`` (name, bytes) one after the other."""
-    members: list[Member] = []
-    off = 0
-    for name, body in files:
-        members.append((name, len(body), 0, off))
-        off += len(body)
-    return cabinet(members, [stored_blocks(b"".join(b for _, b in files))], [(0, STORED)])
 
 
 def nest(levels: int, inner: bytes | None = None) -> bytes:
@@ -163,16 +84,12 @@ def list_tree(path: Path | bytes, *, limits: Limits | None = None) -> list[Conta
     return [scan(u, decode=True, hashes=True, recursive=True) for u in cf.units]
 
 
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, MSUINSPECT_DEBUG="0")
-    return subprocess.run(
-        [sys.executable, "-m", "msuinspect", *args],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env=env,
-        timeout=300,
-    )
+NO_DEBUG = {"MSUINSPECT_DEBUG": "0"}
+
+
+def cli(*args: str) -> Result:
+    """The command in process, internal errors as one line (not a traceback)."""
+    return invoke(*args, env=NO_DEBUG)
 
 
 def all_findings(nodes: list[ContainerNode]) -> list[tuple[str, Severity]]:
@@ -183,10 +100,6 @@ def all_findings(nodes: list[ContainerNode]) -> list[tuple[str, Severity]]:
         out += [(f.code, f.severity) for f in n.findings]
         stack += [m.child for m in n.members if m.child is not None]
     return out
-
-
-def files_under(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*") if p.is_file())
 
 
 # --------------------------------------------------------------------------- recursion
@@ -224,17 +137,21 @@ def test_depth_cap_extract_replay_path(tmp_path: Path) -> None:
     assert len(leaf.relative_to(tmp_path / "out").parts) == MAX_SAFE_DEPTH + 1
 
 
+@pytest.mark.slow
 def test_deeper_than_the_cap_is_refused_not_a_crash(tmp_path: Path) -> None:
     """150 levels with --max-depth 200: a warning that 32 is used, the level beyond it
-    reported as not expanded, exit 1, no traceback (was RecursionError, exit 70)."""
+    reported as not expanded, exit 1, no traceback (was RecursionError, exit 70). A real
+    process: a stack overflow must show as what it is, not take the test runner down."""
     path = write(tmp_path, "deep150.cab", nest(150))
-    r = cli("list", "-r", "--max-depth", "200", str(path))
+    r = run("list", "-r", "--max-depth", "200", str(path), env=NO_DEBUG)
     assert r.returncode == 1, r.stderr
     assert "Traceback" not in r.stderr and "RecursionError" not in r.stderr
     assert f"deepest nesting msuinspect reads safely ({MAX_SAFE_DEPTH})" in r.stderr
     assert "[not-expanded]" in r.stderr
     assert "cab-nesting-too-deep" in r.stdout
-    r = cli("extract", "-r", "--max-depth", "200", str(path), "-o", str(tmp_path / "out"))
+    r = run(
+        "extract", "-r", "--max-depth", "200", str(path), "-o", str(tmp_path / "out"), env=NO_DEBUG
+    )
     assert r.returncode == 1, r.stderr
     assert "Traceback" not in r.stderr
     assert "[not-expanded]" in r.stderr
@@ -257,7 +174,7 @@ def test_too_deep_nesting_is_reported(tmp_path: Path) -> None:
     path = write(tmp_path, "deep50.cab", nest(50))
     depth = Limits().max_depth
     r = cli("extract", "-r", str(path), "-o", str(tmp_path / "out"))
-    assert r.returncode == 1
+    assert r.exit_code == 1
     lines = [ln for ln in r.stderr.splitlines() if "[not-expanded]" in ln]
     assert len(lines) == 1, r.stderr
     assert f"beyond --max-depth {depth}" in lines[0]
@@ -265,13 +182,14 @@ def test_too_deep_nesting_is_reported(tmp_path: Path) -> None:
     [plain] = files_under(tmp_path / "out")
     assert plain.name == f"level{depth + 1}.cab"
     r = cli("list", "-r", str(path))
-    assert r.returncode == 1
+    assert r.exit_code == 1
     assert "[not-expanded]" in r.stderr
 
 
 # --------------------------------------------------------------------------- names
 
 
+@pytest.mark.slow
 def test_same_name_collisions_cost_constant_time(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -320,6 +238,7 @@ def shared_folders_cab(nfolders: int = 300, size: int = 8 * MIB) -> bytes:
     return cabinet(members, [chain], [(0, MSZIP)] * nfolders)
 
 
+@pytest.mark.slow
 def test_shared_folder_chain_is_decoded_once_and_reported() -> None:
     data = shared_folders_cab()
     assert len(data) < 30_000
@@ -337,7 +256,7 @@ def test_shared_folder_chain_extract_is_refused(tmp_path: Path) -> None:
     """A 25 KB cabinet of 300 folders over one 8 MiB chain wrote 2.5 GB with exit 0."""
     path = write(tmp_path, "shared.cab", shared_folders_cab())
     r = cli("extract", str(path), "-o", str(tmp_path / "out"))
-    assert r.returncode == 1
+    assert r.exit_code == 1
     assert "extracted bytes exceed the limit" in r.stderr and "[limit-exceeded]" in r.stderr
     written = sum(p.stat().st_size for p in files_under(tmp_path / "out"))
     assert written <= Limits().expansion_floor
@@ -361,6 +280,7 @@ def test_partly_overlapping_chains_are_reported() -> None:
     assert ("cab-shared-data", Severity.WARNING) in all_findings([tree])
 
 
+@pytest.mark.slow
 def test_members_sharing_one_mib_extract_is_refused(tmp_path: Path) -> None:
     """2,000 members covering the same 1 MiB wrote 2 GB with exit 0."""
     body = os.urandom(MIB)
@@ -420,7 +340,7 @@ def test_nested_ratio_is_bounded_by_the_top_level_file(bomb: Path, tmp_path: Pat
 
 def test_nested_ratio_cli_message(bomb: Path, tmp_path: Path) -> None:
     r = cli("extract", "-r", str(bomb), "-o", str(tmp_path / "out"))
-    assert r.returncode == 1
+    assert r.exit_code == 1
     assert f"for a file of {bomb.stat().st_size} bytes" in r.stderr
     assert "--max-expansion" in r.stderr
 
@@ -436,6 +356,7 @@ def test_wide_overlapping_tree_is_refused(tmp_path: Path) -> None:
         list_tree(path)
 
 
+@pytest.mark.slow
 def test_wide_distinct_tree_is_decoded_once_per_level(tmp_path: Path) -> None:
     """8 distinct children per level: every level is decoded once, from memory (replaying
     the parent for each child made this exponential in the depth)."""
@@ -459,27 +380,27 @@ SAMPLE = FIXTURES / "sample/Windows6.0-KB9999901-x64.msu"
 
 def test_member_pattern_without_r_explains(tmp_path: Path) -> None:
     r = cli("extract", str(SAMPLE), "-o", str(tmp_path / "a"), "-m", "*.mum")
-    assert r.returncode == 1
+    assert r.exit_code == 1
     assert "'*.mum' matched no member" in r.stderr
     assert "only searched with -r" in r.stderr
     r = cli("extract", "-r", str(SAMPLE), "-o", str(tmp_path / "b"), "-m", "*.mum")
-    assert r.returncode == 0, r.stderr
+    assert r.exit_code == 0, r.stderr
     assert [p.name for p in files_under(tmp_path / "b")] == ["update.mum"]
 
 
 def test_non_empty_output_needs_a_choice(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    assert cli("extract", str(SAMPLE), "-o", str(out)).returncode == 0
+    assert cli("extract", str(SAMPLE), "-o", str(out)).exit_code == 0
     first = {p.relative_to(out): p.read_bytes() for p in files_under(out)}
     r = cli("extract", str(SAMPLE), "-o", str(out))
-    assert r.returncode == 2 and "--overwrite" in r.stderr and "--skip-existing" in r.stderr
+    assert r.exit_code == 2 and "--overwrite" in r.stderr and "--skip-existing" in r.stderr
     (out / "WSUSSCAN.cab").write_bytes(b"edited")
     r = cli("extract", str(SAMPLE), "-o", str(out), "--skip-existing")
-    assert r.returncode == 0, r.stderr
+    assert r.exit_code == 0, r.stderr
     assert "skipped" in r.stdout
     assert (out / "WSUSSCAN.cab").read_bytes() == b"edited"
     r = cli("extract", str(SAMPLE), "-o", str(out), "--overwrite")
-    assert r.returncode == 0, r.stderr
+    assert r.exit_code == 0, r.stderr
     assert {p.relative_to(out): p.read_bytes() for p in files_under(out)} == first  # no ~1
 
 
@@ -490,7 +411,7 @@ def test_overwrite_replaces_a_link_without_following_it(tmp_path: Path) -> None:
     out.mkdir()
     (out / "WSUSSCAN.cab").symlink_to(outside)
     r = cli("extract", str(SAMPLE), "-o", str(out), "--overwrite")
-    assert r.returncode == 0, r.stderr
+    assert r.exit_code == 0, r.stderr
     assert outside.read_bytes() == b"not yours"
     assert not (out / "WSUSSCAN.cab").is_symlink()
     assert (out / "WSUSSCAN.cab").read_bytes()[:4] == b"MSCF"
@@ -501,14 +422,14 @@ def test_names_colliding_in_one_cabinet_still_get_suffixes(tmp_path: Path) -> No
         tmp_path, "two.cab", stored_cab([(b"a.txt", b"1"), (b"A.TXT", b"2"), (b"a.txt", b"3")])
     )
     r = cli("extract", str(path), "-o", str(tmp_path / "out"))
-    assert r.returncode == 0, r.stderr
+    assert r.exit_code == 0, r.stderr
     assert (tmp_path / "out" / "a~1.txt").read_bytes() in (b"2", b"3")
 
 
 @pytest.mark.parametrize("command", ["list", "extract"])
 def test_help_lists_exit_codes(command: str) -> None:
     r = cli(command, "--help")
-    assert r.returncode == 0
+    assert r.exit_code == 0
     assert "Exit status:" in r.stdout
     for code in ("0 ", "1 ", "2 ", "70 "):
         assert f"\n    {code}" in r.stdout
@@ -524,33 +445,14 @@ def test_large_files_cab_is_refused_under_extract_r(corpus: Path, tmp_path: Path
     """26 KB whose nested cabinet made extract -r write a 2,147,450,880-byte file."""
     path = corpus / "cab/cabextract/large-files-cab.cab"
     r = cli("extract", "-r", str(path), "-o", str(tmp_path / "out"))
-    assert r.returncode == 1
+    assert r.exit_code == 1
     assert "decompressed output exceeds the limit" in r.stderr
     written = sum(p.stat().st_size for p in files_under(tmp_path / "out"))
     assert written <= Limits().work_cap(path.stat().st_size)
 
 
 def _real_microsoft() -> list[object]:
-    from conftest import cabinet_entries, corpus_params
-
     return corpus_params([e for e in cabinet_entries() if e.rel.startswith(REAL_MICROSOFT)])
-
-
-def _digests(root: Path) -> dict[str, str]:
-    return {
-        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in files_under(root)
-    }
-
-
-def _cabextract_recursive(exe: str, src: Path, dest: Path) -> None:
-    subprocess.run([exe, "-q", "-d", str(dest), str(src)], check=True, capture_output=True)
-    for p in files_under(dest):
-        if p.read_bytes()[:8] == b"MSCF\0\0\0\0":
-            tmp = p.with_name(p.name + ".expanded")
-            _cabextract_recursive(exe, p, tmp)
-            p.unlink()
-            tmp.rename(p)
 
 
 @pytest.mark.corpus
@@ -559,14 +461,11 @@ def _cabextract_recursive(exe: str, src: Path, dest: Path) -> None:
 def test_defaults_accept_real_microsoft_files(entry: object, tmp_path: Path) -> None:
     """Every real Microsoft cabinet and MSU: extract -r under the default limits succeeds,
     finds no shared folder data, and writes what cabextract (applied recursively) writes."""
-    from conftest import CorpusEntry
-
     assert isinstance(entry, CorpusEntry)
-    exe = require_tool("cabextract")
     rep, _ = run_extract(entry.path, tmp_path / "ours", recursive=True)
     assert not rep.failed and not rep.not_expanded
     codes = {(f.code, f.severity) for f in rep.findings}
     assert ("cab-shared-data", Severity.ERROR) not in codes
     assert ("cab-member-overlap", Severity.ERROR) not in codes
-    _cabextract_recursive(exe, entry.path, tmp_path / "ref")
-    assert _digests(tmp_path / "ours") == _digests(tmp_path / "ref")
+    cabextract_recursive(entry.path, tmp_path / "ref")
+    assert tree_digests(tmp_path / "ours") == tree_digests(tmp_path / "ref")

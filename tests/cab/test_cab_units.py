@@ -31,7 +31,8 @@ from msuinspect.errors import (
 from msuinspect.limits import Limits
 from msuinspect.source import BytesSource, ReplayStream
 
-from conftest import FIXTURES
+from support.cabs import STORED, cabinet, cfdata
+from support.corpus import FIXTURES
 
 MULTIBLOCK = FIXTURES / "cab" / "mszip_multiblock.cab"
 
@@ -217,6 +218,7 @@ def test_bytes_source_and_codec_selection() -> None:
         codecs_by_key(["does-not-exist"])
 
 
+@pytest.mark.slow
 @given(st.text(alphabet="ab.\\/ :C*?ON<>\x01AUXcom1lpt2_-~$\u00e9", max_size=16))
 @settings(max_examples=3000, deadline=None, derandomize=True, database=None)
 def test_name_fast_path_agrees(name: str) -> None:
@@ -239,19 +241,13 @@ def test_checksum_error_is_precise_whoever_checks(backend: str) -> None:
 
 
 def _stored_cab(blocks: list[bytes], declared_blocks: int) -> bytes:
-    """One folder, one member spanning ``blocks`` (stored, no checksums)."""
-    name = b"a.bin\0"
+    """One folder, one member spanning ``blocks`` (stored, no checksums), the folder
+    declaring ``declared_blocks`` CFDATA blocks."""
     size = sum(len(b) for b in blocks)
-    coff_files = 36 + 8
-    coff_data = coff_files + 16 + len(name)
-    data = b"".join(struct.pack("<IHH", 0, len(b), len(b)) + b for b in blocks)
-    total = coff_data + len(data)
-    header = struct.pack(
-        "<4sIIIIIBBHHHHH", b"MSCF", 0, total, 0, coff_files, 0, 3, 1, 1, 1, 0, 0, 0
+    chain = [cfdata(b, len(b)) for b in blocks]
+    return cabinet(
+        [(b"a.bin", size, 0, 0)], [chain], [(0, STORED)], declared_blocks=[declared_blocks]
     )
-    folder = struct.pack("<IHH", coff_data, declared_blocks, 0)
-    file = struct.pack("<IIHHHH", size, 0, 0, 0, 0, 0x20) + name
-    return header + folder + file + data
 
 
 def test_more_blocks_than_the_16_bit_count_is_a_finding_of_the_cabinet() -> None:

@@ -3,9 +3,7 @@ links, never overwrites, leaves no partial files, and expands nested cabinets.""
 
 from __future__ import annotations
 
-import hashlib
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -13,7 +11,8 @@ import pytest
 from msuinspect.cab.container import open_cabinet_file
 from msuinspect.cab.extract import ExtractReport, OutputFolder, extract
 
-from conftest import FIXTURES, require_tool
+from support.corpus import FIXTURES
+from support.tools import cabextract_to, tree_digests
 
 
 def _extract(path: Path, dest: Path, recursive: bool = False) -> ExtractReport:
@@ -98,7 +97,6 @@ def test_failed_member_leaves_no_file(tmp_path: Path) -> None:
 
 def test_recursive_msu_extraction(tmp_path: Path) -> None:
     """outer.msu!/inner.cab members land under DIR/inner.cab/, byte-identical to cabextract."""
-    exe = require_tool("cabextract")
     msu = FIXTURES / "sample/Windows6.0-KB9999901-x64.msu"
     dest = tmp_path / "out"
     rep = _extract(msu, dest, recursive=True)
@@ -109,22 +107,11 @@ def test_recursive_msu_extraction(tmp_path: Path) -> None:
     assert (dest / "Windows6.0-KB9999901-x64-pkgProperties.txt").is_file()
     # the oracle: cabextract the outer, then the inner cabinet
     ref = tmp_path / "ref"
-    subprocess.run([exe, "-q", "-d", str(ref), str(msu)], check=True, capture_output=True)
+    cabextract_to(msu, ref)
     ref_inner = tmp_path / "ref_inner"
-    subprocess.run(
-        [exe, "-q", "-d", str(ref_inner), str(ref / "Windows6.0-KB9999901-x64.cab")],
-        check=True,
-        capture_output=True,
-    )
-
-    def digests(root: Path) -> dict[str, str]:
-        return {
-            str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in _all_files(root)
-        }
-
-    assert digests(inner_dir) == digests(ref_inner)
-    assert len(digests(inner_dir)) >= 4
+    cabextract_to(ref / "Windows6.0-KB9999901-x64.cab", ref_inner)
+    assert tree_digests(inner_dir) == tree_digests(ref_inner)
+    assert len(tree_digests(inner_dir)) >= 4
 
 
 def test_non_recursive_writes_nested_cab_as_file(tmp_path: Path) -> None:

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -21,7 +19,9 @@ from typing import Any
 
 import pytest
 
-from conftest import FIXTURES, REPO, require_tool
+from support.cli import invoke
+from support.corpus import FIXTURES
+from support.tools import require_tool, run_tool
 
 VERDICT = FIXTURES / "verdict"
 ROOT_CA = FIXTURES / "pki" / "root_ca.pem"
@@ -117,23 +117,12 @@ EXPECTED = (
 PARAMS = [pytest.param(e, id=e.kb) for e in EXPECTED]
 
 
-def _msuinspect(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "msuinspect", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=REPO,
-        check=False,
-    )
-
-
 @cache
 def _reports() -> dict[str, dict[str, Any]]:
     """One ``inspect --json`` run over every verdict fixture, by file name."""
     files = [str(VERDICT / e.file) for e in EXPECTED]
-    proc = _msuinspect("inspect", "--json", "--trust-root", str(ROOT_CA), *files)
-    assert proc.returncode == 0, proc.stderr
+    proc = invoke("inspect", "--json", "--trust-root", str(ROOT_CA), *files)
+    assert proc.exit_code == 0, proc.stderr
     return {Path(f["path"]).name: f for f in json.loads(proc.stdout)["files"]}
 
 
@@ -244,15 +233,10 @@ class OsslSignature:
     signing_time: str | None
 
 
-def _osslsigncode(tool: str, path: Path) -> tuple[int, list[OsslSignature]]:
-    proc = subprocess.run(
-        [tool, "verify", "-in", str(path), "-CAfile", str(ROOT_CA), "-time", VERIFY_TIME],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    blocks = re.split(r"^Signature Index: ", proc.stdout, flags=re.MULTILINE)[1:]
+def _osslsigncode(path: Path) -> tuple[int, list[OsslSignature]]:
+    proc = run_tool("osslsigncode", "verify", "-in", path, "-CAfile", ROOT_CA, "-time", VERIFY_TIME)
+    stdout = proc.stdout.decode("utf-8", "replace")
+    blocks = re.split(r"^Signature Index: ", stdout, flags=re.MULTILINE)[1:]
     out = []
     for block in blocks:
 
@@ -278,10 +262,10 @@ def _extracted(file: str, tmp: Path) -> dict[str, Path]:
     name = file.removesuffix(".msu")
     outer = tmp / name / "outer"
     inner = tmp / name / "inner"
-    proc = _msuinspect("extract", str(VERDICT / file), "-o", str(outer))
-    assert proc.returncode == 0, proc.stderr
-    proc = _msuinspect("extract", str(outer / f"{name}.cab"), "-o", str(inner), "-m", "update.cat")
-    assert proc.returncode == 0, proc.stderr
+    proc = invoke("extract", str(VERDICT / file), "-o", str(outer))
+    assert proc.exit_code == 0, proc.stderr
+    proc = invoke("extract", str(outer / f"{name}.cab"), "-o", str(inner), "-m", "update.cat")
+    assert proc.exit_code == 0, proc.stderr
     return {
         "outer MSU": VERDICT / file,
         "WSUSSCAN.cab": outer / "WSUSSCAN.cab",
@@ -297,14 +281,14 @@ def extract_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.parametrize("exp", PARAMS)
 def test_osslsigncode_agrees(exp: Expected, extract_root: Path) -> None:
-    tool = require_tool("osslsigncode")
+    require_tool("osslsigncode")
     report = _reports()[exp.file]
     layers = _layers(report, exp)
     months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
     year, mon, day = exp.released.split("-")
     signed_at = f"{months[int(mon) - 1]} {int(day):2d} 12:00:00 {year} GMT"
     for layer, path in _extracted(exp.file, extract_root).items():
-        rc, seen = _osslsigncode(tool, path)
+        rc, seen = _osslsigncode(path)
         assert rc == 0, f"{layer}: osslsigncode verify failed"
         ours = _signatures(report, layer, layers[layer])
         assert [s.algorithm for s in seen] == list(_expected_algs(exp)[layer]), layer

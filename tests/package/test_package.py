@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime
 import hashlib
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,8 @@ from msuinspect.package.analyse import PackageReport, analyse_file
 from msuinspect.package.kinds import NodeKind
 from msuinspect.package.model import CoverageStatus, PackageNode
 
-from conftest import FIXTURES, MANIFEST, CorpusEntry, corpus_params, require_tool
+from support.corpus import FIXTURES, MANIFEST, CorpusEntry, corpus_params
+from support.tools import gcab_create, require_tool, run_tool
 
 TRUST = TrustStore.default(load_certificates(FIXTURES / "pki/root_ca.pem"))
 PACKAGES = [
@@ -116,23 +116,15 @@ def test_one_altered_manifest_is_the_only_mismatch(corpus: Path, tmp_path: Path)
     """Rebuild the 6.0 cabinet with one byte of one manifest changed: exactly that file is
     reported, as not covered (its catalog lists no names, so nothing says "altered"), and the
     package gets an error finding."""
-    cabextract = require_tool("cabextract")
-    gcab = require_tool("gcab")
+    require_tool("gcab")
     src = tmp_path / "x"
     src.mkdir()
-    subprocess.run(
-        [cabextract, "-q", "-d", str(src), str(corpus / "cab/update/Windows6.0-KB2999226-x64.cab")],
-        capture_output=True,
-        check=False,
-    )
+    run_tool("cabextract", "-q", "-d", src, corpus / "cab/update/Windows6.0-KB2999226-x64.cab")
     victim = sorted(src.glob("*.manifest"))[0]
     data = bytearray(victim.read_bytes())
     data[100] ^= 0x01
     victim.write_bytes(bytes(data))
-    rebuilt = tmp_path / "rebuilt.cab"
-    names = sorted(p.name for p in src.iterdir())
-    subprocess.run([gcab, "-c", str(rebuilt), *names], cwd=src, check=True, capture_output=True)
-    rep = _analyse(rebuilt)
+    rep = _analyse(gcab_create(tmp_path / "rebuilt.cab", src))
     meta = _metadata(rep)
     bad = [n for n in meta if n.coverage is None or n.coverage.status is not CoverageStatus.COVERED]
     assert [n.name for n in bad] == [victim.name]
@@ -154,7 +146,7 @@ def test_sample_package_pe_is_covered_by_its_authenticode_hash() -> None:
 
 
 def _build_msu(tmp: Path, unattend: str) -> Path:
-    gcab = require_tool("gcab")
+    require_tool("gcab")
     d = tmp / "m"
     d.mkdir()
     sample_src = FIXTURES / "sample/KB9999901"
@@ -164,14 +156,7 @@ def _build_msu(tmp: Path, unattend: str) -> Path:
     (d / "Windows6.0-KB9999901-x64-pkgProperties.txt").write_text(
         'Applies to="Windows Server 2008"\r\n'
     )
-    out = tmp / "Windows6.0-KB9999901-x64.msu"
-    subprocess.run(
-        [gcab, "-c", str(out), *sorted(p.name for p in d.iterdir())],
-        cwd=d,
-        check=True,
-        capture_output=True,
-    )
-    return out
+    return gcab_create(tmp / "Windows6.0-KB9999901-x64.msu", d)
 
 
 UNATTEND = """<?xml version="1.0" encoding="utf-8"?>
@@ -255,14 +240,7 @@ def test_sources_that_disagree_are_a_finding(tmp_path: Path) -> None:
     assert good.summary.target_sources["pkgProperties Applies to (hint)"] == "6.0"
     props = tmp_path / "m" / "Windows6.0-KB9999901-x64-pkgProperties.txt"
     props.write_text('Applies to="Windows 6.1"\r\n')
-    gcab = require_tool("gcab")
-    d = tmp_path / "m"
-    subprocess.run(
-        [gcab, "-c", str(msu), *sorted(p.name for p in d.iterdir())],
-        cwd=d,
-        check=True,
-        capture_output=True,
-    )
+    gcab_create(msu, tmp_path / "m")
     rep = _analyse(msu)
     assert rep.summary.target_version == "6.0"
     assert "target-disagreement" in {f.code for f in rep.all_findings()}

@@ -19,7 +19,7 @@ from msuinspect.cab import cabinet
 from msuinspect.package.analyse import PackageReport
 from msuinspect.package.kinds import NodeKind
 
-from conftest import FIXTURES, MANIFEST, CorpusEntry, corpus_params
+from support.corpus import FIXTURES, MANIFEST, CorpusEntry, corpus_params
 
 AS_OF = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 

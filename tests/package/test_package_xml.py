@@ -28,7 +28,7 @@ from msuinspect.package.properties import parse_properties
 from msuinspect.package.unattend import UnattendFormatError, parse_unattend
 from msuinspect.package.xmlsafe import UnsafeXmlError, XmlError, local, parse_xml
 
-from conftest import FIXTURES, MANIFEST, CorpusEntry, corpus_params
+from support.corpus import FIXTURES, MANIFEST, CorpusEntry, corpus_params
 
 SAMPLE = FIXTURES / "sample" / "src"
 SAMPLE_MUMS = sorted(SAMPLE.glob("*/*/update.mum"))
@@ -879,6 +879,7 @@ def mutated_mums(draw: st.DrawFn) -> bytes:
     return bytes(data)
 
 
+@pytest.mark.slow
 @given(data=mutated_mums())
 @settings(
     max_examples=2000,

@@ -59,7 +59,8 @@ from msuinspect.errors import MsuInspectError, UnsupportedCompressionError
 from msuinspect.limits import Limits
 from msuinspect.source import BytesSource
 
-from conftest import CORPUS_REASON, cabinet_entries, corpus_dir
+from support.cabs import ref_cfdata_checksum, ref_csum, stored_cab
+from support.corpus import CORPUS_REASON, cabinet_entries, corpus_dir
 
 #: tests that read the real-file corpus (they skip, with the reason shown, without it)
 corpus = pytest.mark.corpus
@@ -143,35 +144,6 @@ def seed_path(rel: str) -> Path:
 def load_seed(rel: str) -> bytes:
     """Seed bytes, read from the corpus (never copied into the project)."""
     return seed_path(rel).read_bytes()
-
-
-# --------------------------------------------------------------------------- reference code
-
-
-def ref_csum(data: bytes, seed: int = 0) -> int:
-    """[MS-CAB] 2.4 ``CSUMCompute``, transcribed word by word."""
-    csum = seed
-    n = len(data)
-    i = 0
-    for _ in range(n // 4):
-        csum ^= data[i] | (data[i + 1] << 8) | (data[i + 2] << 16) | (data[i + 3] << 24)
-        i += 4
-    ul = 0
-    rem = n % 4
-    if rem == 3:
-        ul |= data[i] << 16
-        i += 1
-    if rem >= 2:
-        ul |= data[i] << 8
-        i += 1
-    if rem >= 1:
-        ul |= data[i]
-    return (csum ^ ul) & 0xFFFFFFFF
-
-
-def ref_cfdata_checksum(header_tail: bytes, data: bytes) -> int:
-    """The checksum stored in CFDATA: the data, then cbData/cbUncomp/reserve, chained."""
-    return ref_csum(header_tail, ref_csum(data, 0))
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,34 +234,10 @@ def seed_layout(rel: str) -> SeedLayout:
     return parse_seed_layout(load_seed(rel))
 
 
-def build_stored_cab(files: Sequence[tuple[bytes, bytes]]) -> bytes:
-    """A valid single-folder, uncompressed cabinet holding ``files`` (name, bytes), with
-    CFDATA checksums computed by :func:`ref_csum`."""
-    payload = b"".join(d for _, d in files)
-    assert payload, "a stored cabinet needs at least one byte of data"
-    chunks = [payload[i : i + 32768] for i in range(0, len(payload), 32768)]
-    table = b""
-    offset = 0
-    for name, body in files:
-        table += struct.pack("<IIHHHH", len(body), offset, 0, 0x5A21, 0x6000, 0x20) + name + b"\0"
-        offset += len(body)
-    coff_files = 36 + 8
-    coff_cab_start = coff_files + len(table)
-    area = b""
-    for c in chunks:
-        tail = struct.pack("<HH", len(c), len(c))
-        area += struct.pack("<I", ref_cfdata_checksum(tail, c)) + tail + c
-    total = coff_cab_start + len(area)
-    header = struct.pack(
-        "<4sIIIIIBBHHHHH", b"MSCF", 0, total, 0, coff_files, 0, 3, 1, 1, len(files), 0, 0x4D53, 0
-    )
-    folder = struct.pack("<IHH", coff_cab_start, len(chunks), 0)
-    return header + folder + table + area
-
-
 def wrap_nested(inner: bytes) -> bytes:
     """``inner`` as the first member of a stored outer cabinet (plus a second member)."""
-    return build_stored_cab([(b"inner.cab", inner), (b"after.txt", b"trailing member\r\n")])
+    files = [(b"inner.cab", inner), (b"after.txt", b"trailing member\r\n")]
+    return stored_cab(files, checksums=True)
 
 
 # --------------------------------------------------------------------------- mutations
@@ -905,6 +853,7 @@ def check_sanitised(out: str) -> None:
         assert not _RESERVED_RE.search(seg), f"reserved character in {seg!r}"
 
 
+@pytest.mark.slow
 @fuzz_settings(1000)
 @given(name=hostile_names() | st.text(), index=st.integers(0, 65535))
 def test_sanitise_yields_safe_relative_paths(name: str, index: int) -> None:

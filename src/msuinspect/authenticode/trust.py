@@ -143,10 +143,22 @@ def _run(make: Callable[[], Awaitable[_T]]) -> _T:
         pass
     else:  # called from async code: that loop cannot be re-entered
         return asyncio.run_coroutine_threadsafe(_wrap(make), _own_thread_loop()).result()
-    loop: asyncio.AbstractEventLoop | None = getattr(_LOOPS, "loop", None)
-    if loop is None or loop.is_closed():
-        loop = _LOOPS.loop = asyncio.new_event_loop()
-    return loop.run_until_complete(_wrap(make))
+    holder: _ThreadLoop | None = getattr(_LOOPS, "holder", None)
+    if holder is None or holder.loop.is_closed():
+        holder = _LOOPS.holder = _ThreadLoop()
+    return holder.loop.run_until_complete(_wrap(make))
+
+
+class _ThreadLoop:
+    """A thread's event loop, closed when the thread ends (its thread-local storage, and so
+    this holder, is released then) instead of being left for the garbage collector."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+
+    def __del__(self) -> None:
+        if not self.loop.is_closed():
+            self.loop.close()
 
 
 async def _wrap(make: Callable[[], Awaitable[_T]]) -> _T:

@@ -35,6 +35,7 @@ from msuinspect.package.xmlsafe import parse_xml
 from msuinspect.source import BytesSource
 
 from support.corpus import FIXTURES
+from support.der import ber_wrap, with_nested
 
 ROOT = FIXTURES / "pki/root_ca.pem"
 TSA_ROOT = FIXTURES / "pki/tsa_root.pem"
@@ -109,18 +110,8 @@ def test_fixtures_pass_the_defaults_without_cap_findings() -> None:
 # --- ASN.1 depth --------------------------------------------------------------------------
 
 
-def _ber_wrap(blob: bytes) -> bytes:
-    """The ContentInfo, its [0] and the SignedData with indefinite lengths: 3 levels."""
-    ci = der.read_tlv(blob, 0, len(blob))
-    oid = der.read_tlv(blob, ci.body, ci.end)
-    wrapper = der.read_tlv(blob, oid.end, ci.end)
-    sd = der.read_tlv(blob, wrapper.body, wrapper.end)
-    body = blob[sd.body : sd.end]
-    return b"\x30\x80" + blob[oid.start : oid.end] + b"\xa0\x80\x30\x80" + body + b"\x00\x00" * 3
-
-
 def test_asn1_depth_is_configurable() -> None:
-    ber = _ber_wrap(CATALOG.read_bytes())
+    ber = ber_wrap(CATALOG.read_bytes())
     ok = _inspect(ber, "ber.cat")
     assert ok.signatures and ok.signatures[0].trusted and "pkcs7-not-der" in _codes(ok)
     assert parse_signed_data(ber, Limits(max_asn1_depth=3)).der_length == len(ber)
@@ -214,37 +205,14 @@ def test_signatures_cap_is_configurable_and_reported() -> None:
     assert _finding(r, "signatures-capped") == {"limit": 1}
 
 
-def _tlv(tag: int, body: bytes) -> bytes:
-    n = len(body)
-    if n < 0x80:
-        return bytes((tag, n)) + body
-    size = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    return bytes((tag, 0x80 | len(size))) + size + body
-
-
-def _with_nested(outer: bytes, nested: list[bytes]) -> bytes:
-    """``outer`` with ``nested`` as nested signatures of its first SignerInfo."""
-    ci = der.read_tlv(outer, 0, len(outer))
-    _oid, wrapper = der.children(outer, ci)
-    (sd,) = der.children(outer, wrapper)
-    sis = list(der.children(outer, sd))[-1]
-    si = next(der.children(outer, sis))
-    oid = _tlv(0x06, bytes.fromhex("2b060104018237020401"))
-    attrs = _tlv(0xA1, _tlv(0x30, oid + _tlv(0x31, b"".join(nested))))
-    new_si = _tlv(0x30, outer[si.body : si.end] + attrs)
-    new_sis = _tlv(0x31, outer[sis.body : si.start] + new_si + outer[si.end : sis.end])
-    new_sd = _tlv(0x30, outer[sd.body : sis.start] + new_sis + outer[sis.end : sd.end])
-    return _tlv(0x30, outer[ci.body : wrapper.start] + _tlv(0xA0, new_sd))
-
-
 def test_signatures_over_the_default_cap_are_reported() -> None:
     base = CATALOG.read_bytes()
     base = base[: der.total_length(base)]
-    wide = _with_nested(base, [base] * 70)
+    wide = with_nested(base, [base] * 70)
     r = _inspect(wide, "wide.cat")
     assert len(r.signatures) == 64
     assert _finding(r, "signatures-capped") == {"limit": 64}
-    exact = _with_nested(base, [base] * 63)  # 64 in all: nothing left out
+    exact = with_nested(base, [base] * 63)  # 64 in all: nothing left out
     r = _inspect(exact, "exact.cat")
     assert len(r.signatures) == 64 and "signatures-capped" not in _codes(r)
 
@@ -361,7 +329,7 @@ def test_cli_options_reach_the_parsers(args: list[str], path: Path, expected: st
 
 def test_cli_asn1_depth(tmp_path: Path) -> None:
     ber = tmp_path / "ber.cat"
-    ber.write_bytes(_ber_wrap(CATALOG.read_bytes()))
+    ber.write_bytes(ber_wrap(CATALOG.read_bytes()))
     code, doc, _err = _cli(str(ber))
     assert code == 0 and "pkcs7-not-der" in json.dumps(doc)
     code, doc, _err = _cli("--signatures-only", "--max-asn1-depth", "2", str(ber))
@@ -372,7 +340,7 @@ def test_cli_asn1_depth_in_the_package_walk(tmp_path: Path) -> None:
     """The full inspect path (not only --signatures-only) keeps the finding of a PKCS#7 file
     whose SignedData cannot be parsed: a problem, not "unsigned, ok"."""
     ber = tmp_path / "ber.cat"
-    ber.write_bytes(_ber_wrap(CATALOG.read_bytes()))
+    ber.write_bytes(ber_wrap(CATALOG.read_bytes()))
     code, doc, _err = _cli("--max-asn1-depth", "2", str(ber))
     assert code == 3 and "nested too deep" in json.dumps(doc)
     cut = tmp_path / "cut.cat"

@@ -67,8 +67,9 @@ corpus = pytest.mark.corpus
 
 # --------------------------------------------------------------------------- settings
 
-#: wall-clock budget of one example (open + scan of one mutated input)
-EXAMPLE_SECONDS = 2.0
+#: wall-clock bound of one example (open + scan of one mutated input): a hang detector, not a
+#: performance target (a loaded CI machine running the suite in parallel is slow)
+EXAMPLE_SECONDS = 30.0
 #: small limits for hostile input (64 MiB of output per file, ratio enforced after 1 MiB)
 FUZZ_LIMITS = Limits(max_total_output=64 << 20, ratio_grace=1 << 20)
 

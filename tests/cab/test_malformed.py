@@ -51,11 +51,15 @@ def _exercise(path: Path) -> tuple[str, MsuInspectError | None, float, int]:
     return outcome, error, elapsed, peak
 
 
+#: a hang detector, not a performance target (the suite runs in parallel on 2 cores)
+HANG_SECONDS = 30.0
+
+
 @pytest.mark.corpus
 @pytest.mark.parametrize("entry", corpus_params(CORPUS_CASES))
 def test_corpus_robustness_cases(entry: CorpusEntry) -> None:
     _outcome, error, elapsed, peak = _exercise(entry.path)
-    assert elapsed < 2.0, f"{entry.rel} took {elapsed:.2f}s"
+    assert elapsed < HANG_SECONDS, f"{entry.rel} took {elapsed:.2f}s"
     assert peak < 128 << 20, f"{entry.rel} allocated {peak} bytes"
     if isinstance(error, CabFormatError):
         assert error.offset is not None, f"{entry.rel}: format error without an offset: {error}"
@@ -66,7 +70,7 @@ def test_corpus_robustness_cases(entry: CorpusEntry) -> None:
 @pytest.mark.parametrize("path", HOSTILE, ids=[p.name for p in HOSTILE])
 def test_hostile_fixtures(path: Path) -> None:
     outcome, error, elapsed, peak = _exercise(path)
-    assert elapsed < 2.0
+    assert elapsed < HANG_SECONDS
     assert peak < 128 << 20
     expected = {
         "cfdata_bad_checksum.cab": "member-errors",

@@ -15,6 +15,7 @@ from msuinspect.cms.der import MAX_BER_DEPTH, DerError
 from msuinspect.cms.signed_data import MAX_CERTIFICATES, parse_signed_data
 
 from .targets import FIXTURES, TARGETS
+from support.der import with_nested
 
 CATALOG = FIXTURES / "cat" / "test_v2.cat"
 
@@ -34,39 +35,14 @@ def test_certificates_per_signed_data_are_capped() -> None:
     _every_target_survives(blob)
 
 
-def _tlv(tag: int, body: bytes) -> bytes:
-    n = len(body)
-    if n < 0x80:
-        return bytes((tag, n)) + body
-    size = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    return bytes((tag, 0x80 | len(size))) + size + body
-
-
-def _with_nested(outer: bytes, nested: list[bytes]) -> bytes:
-    """``outer`` (a SignedData whose first SignerInfo has no unsigned attributes) with
-    ``nested`` as nested signatures of that SignerInfo; built byte by byte (asn1crypto's own
-    encoder recurses too deep for a long chain)."""
-    ci = der.read_tlv(outer, 0, len(outer))
-    _oid, wrapper = der.children(outer, ci)
-    (sd,) = der.children(outer, wrapper)
-    sis = list(der.children(outer, sd))[-1]
-    si = next(der.children(outer, sis))
-    oid = _tlv(0x06, bytes.fromhex("2b060104018237020401"))
-    attrs = _tlv(0xA1, _tlv(0x30, oid + _tlv(0x31, b"".join(nested))))
-    new_si = _tlv(0x30, outer[si.body : si.end] + attrs)
-    new_sis = _tlv(0x31, outer[sis.body : si.start] + new_si + outer[si.end : sis.end])
-    new_sd = _tlv(0x30, outer[sd.body : sis.start] + new_sis + outer[sis.end : sd.end])
-    return _tlv(0x30, outer[ci.body : wrapper.start] + _tlv(0xA0, new_sd))
-
-
 def test_nested_signatures_per_file_are_capped() -> None:
     base = CATALOG.read_bytes()
     base = base[: der.total_length(base)]
-    wide = _with_nested(base, [base] * (MAX_SIGNATURES + 36))  # 100 side by side
+    wide = with_nested(base, [base] * (MAX_SIGNATURES + 36))  # 100 side by side
     assert len(collect(parse_signed_data(wide))) == MAX_SIGNATURES
     deep = base
     for _ in range(MAX_SIGNATURES + 36):  # 100 levels, each nesting the previous
-        deep = _with_nested(base, [deep])
+        deep = with_nested(base, [deep])
     found = collect(parse_signed_data(deep))
     assert len(found) == MAX_SIGNATURES
     assert [p.parent for p in found] == [None, *range(MAX_SIGNATURES - 1)]  # a chain, cut

@@ -644,7 +644,8 @@ def test_trailing_data_is_reported() -> None:
 
 # --- fuzzing -----------------------------------------------------------------------------
 
-EXAMPLE_SECONDS = 2.0
+#: a hang detector, not a performance target (the suite runs in parallel on 2 cores)
+EXAMPLE_SECONDS = 30.0
 FUZZ_SEEDS_CORPUS = [
     "cat/signify_115fe864.cat",
     "cat/osslsigncode_unsigned.cat",

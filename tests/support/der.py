@@ -59,3 +59,23 @@ def ber_wrap(blob: bytes) -> bytes:
         + blob[sd.body : sd.end]
         + b"\x00\x00" * 3
     )
+
+
+#: szOID_NESTED_SIGNATURE, the unsigned attribute that carries nested signatures
+NESTED_SIGNATURE = "1.3.6.1.4.1.311.2.4.1"
+
+
+def with_nested(outer: bytes, nested: list[bytes]) -> bytes:
+    """``outer`` (a SignedData whose first SignerInfo has no unsigned attributes) with
+    ``nested`` as nested signatures of that SignerInfo; built byte by byte (asn1crypto's own
+    encoder recurses too deep for a long chain)."""
+    ci = cms_der.read_tlv(outer, 0, len(outer))
+    _oid, wrapper = cms_der.children(outer, ci)
+    (sd,) = cms_der.children(outer, wrapper)
+    sis = list(cms_der.children(outer, sd))[-1]
+    si = next(cms_der.children(outer, sis))
+    attrs = der(0xA1, der(0x30, oid(NESTED_SIGNATURE) + der(0x31, b"".join(nested))))
+    new_si = der(0x30, outer[si.body : si.end] + attrs)
+    new_sis = der(0x31, outer[sis.body : si.start] + new_si + outer[si.end : sis.end])
+    new_sd = der(0x30, outer[sd.body : sis.start] + new_sis + outer[sis.end : sd.end])
+    return der(0x30, outer[ci.body : wrapper.start] + der(0xA0, new_sd))

@@ -1,14 +1,19 @@
-"""What every command of the CLI shares: exit statuses, error lines, dates."""
+"""What every command of the CLI shares: exit statuses, error lines, dates, the trust and
+host options."""
 
 from __future__ import annotations
 
 import datetime as _dt
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from msuinspect.errors import MsuInspectError
+
+if TYPE_CHECKING:  # the commands that need them load these layers (cli._LazyGroup)
+    from msuinspect.authenticode.trust import TrustStore
+    from msuinspect.host.profile import HostProfile
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -64,3 +69,46 @@ def _parse_as_of(text: str | None) -> _dt.datetime:
     if value.tzinfo is None:
         value = value.replace(tzinfo=_dt.UTC)
     return value
+
+
+#: ``--trust-root FILE`` (repeatable), as ``trust_roots``; read with :func:`_trust_store`
+trust_root_option = click.option(
+    "--trust-root",
+    "trust_roots",
+    multiple=True,
+    type=click.Path(dir_okay=False, exists=True),
+    metavar="FILE",
+    help="also trust the root certificate(s) in FILE (PEM or DER); repeatable",
+)
+
+#: ``--as-of DATE``, as ``as_of``; read with :func:`_parse_as_of`
+as_of_option = click.option(
+    "--as-of",
+    "as_of",
+    metavar="DATE",
+    help="validate chains of signatures without a valid timestamp at DATE (default: now)",
+)
+
+
+def _trust_store(trust_roots: tuple[str, ...]) -> TrustStore:
+    """The default trust store plus the roots of ``--trust-root``; a file that cannot be
+    read is a usage error."""
+    from msuinspect.authenticode.trust import TrustStore, load_certificates
+
+    try:
+        extra = [c for path in trust_roots for c in load_certificates(path)]
+        return TrustStore.default(extra)
+    except MsuInspectError as exc:
+        raise click.BadParameter(str(exc), param_hint="--trust-root") from None
+
+
+def _host_profile(host_spec: str | None) -> HostProfile | None:
+    """The host of ``--host`` (none without it); a spec that cannot be read is a usage error."""
+    if host_spec is None:
+        return None
+    from msuinspect.host.spec import load_host
+
+    try:
+        return load_host(host_spec)
+    except MsuInspectError as exc:
+        raise click.BadParameter(str(exc), param_hint="--host") from None

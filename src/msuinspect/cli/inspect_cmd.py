@@ -9,7 +9,6 @@ from typing import Any
 import click
 
 from msuinspect.api import inspect
-from msuinspect.authenticode.trust import TrustStore, load_certificates
 from msuinspect.cli.common import (
     EXIT_CODES_HELP,
     EXIT_FAILED,
@@ -18,14 +17,16 @@ from msuinspect.cli.common import (
     EXIT_SIGNATURE_PROBLEM,
     _debug,
     _error,
+    _host_profile,
     _internal_error_dict,
     _parse_as_of,
+    _trust_store,
+    as_of_option,
+    trust_root_option,
 )
 from msuinspect.cli.limit_opts import all_limit_options, limits_from_options
 from msuinspect.errors import InputError, MsuInspectError
 from msuinspect.findings import Finding
-from msuinspect.host.profile import HostProfile
-from msuinspect.host.spec import load_host
 from msuinspect.package.outcome import READ_ERROR_CODES, Outcome, outcome_of_error
 from msuinspect.report import cabinet_json, file_text, inspect_json, signatures_json
 from msuinspect.scan.walk import iter_inputs
@@ -86,20 +87,8 @@ class _Status:
     is_flag=True,
     help="one JSON line per file as each is done (a header line first), for large batches",
 )
-@click.option(
-    "--trust-root",
-    "trust_roots",
-    multiple=True,
-    type=click.Path(dir_okay=False, exists=True),
-    metavar="FILE",
-    help="also trust the root certificate(s) in FILE (PEM or DER); repeatable",
-)
-@click.option(
-    "--as-of",
-    "as_of",
-    metavar="DATE",
-    help="validate chains of signatures without a valid timestamp at DATE (default: now)",
-)
+@trust_root_option
+@as_of_option
 @click.option(
     "--signatures-only",
     is_flag=True,
@@ -159,19 +148,10 @@ def inspect_cmd(
         raise click.UsageError("--json and --jsonl exclude each other")
     limits = limits_from_options(kw)
     moment = _parse_as_of(as_of)
-    try:
-        extra = [c for path in trust_roots for c in load_certificates(path)]
-    except MsuInspectError as exc:
-        raise click.BadParameter(str(exc), param_hint="--trust-root") from None
-    trust = TrustStore.default(extra)
+    trust = _trust_store(trust_roots)
     for warning in trust.warnings:
         click.echo(f"msuinspect: warning: {warning}", err=True)
-    host: HostProfile | None = None
-    if host_spec is not None:
-        try:
-            host = load_host(host_spec)
-        except MsuInspectError as exc:
-            raise click.BadParameter(str(exc), param_hint="--host") from None
+    host = _host_profile(host_spec)
     records: list[dict[str, Any]] = []
     status = _Status(FAIL_ON.get(fail_on))
     text = not (as_json or as_jsonl)

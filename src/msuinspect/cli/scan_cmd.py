@@ -10,16 +10,21 @@ import hashlib
 import os
 import sys
 from collections.abc import Callable, Iterator
-from typing import Any, BinaryIO, Protocol, TextIO, cast
+from typing import Any, BinaryIO, Protocol, TextIO, TypeVar, cast
 
 import click
 
-from msuinspect.authenticode.trust import TrustStore, load_certificates
-from msuinspect.cli.common import EXIT_CODES_HELP, _parse_as_of
+from msuinspect.cli.common import (
+    EXIT_CODES_HELP,
+    _host_profile,
+    _parse_as_of,
+    _trust_store,
+    as_of_option,
+    trust_root_option,
+)
 from msuinspect.cli.inspect_cmd import FAIL_ON, _Status
 from msuinspect.errors import InputError, MsuInspectError
 from msuinspect.host.profile import HostProfile
-from msuinspect.host.spec import load_host
 from msuinspect.host.tomlio import write_toml
 from msuinspect.package.outcome import Outcome
 from msuinspect.report import (
@@ -211,20 +216,8 @@ def _host_key(host: HostProfile | None) -> str:
 @click.option("--no-cache", is_flag=True, help="neither read nor write the result cache")
 @click.option("--all", "all_files", is_flag=True, help="also files that are not update files")
 @click.option("-q", "--quiet", is_flag=True, help="no progress display and no notes")
-@click.option(
-    "--trust-root",
-    "trust_roots",
-    multiple=True,
-    type=click.Path(dir_okay=False, exists=True),
-    metavar="FILE",
-    help="also trust the root certificate(s) in FILE (PEM or DER); repeatable",
-)
-@click.option(
-    "--as-of",
-    "as_of",
-    metavar="DATE",
-    help="validate chains of signatures without a valid timestamp at DATE (default: now)",
-)
+@trust_root_option
+@as_of_option
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0, min_open=True),
@@ -273,15 +266,9 @@ def scan(
     if cache_path is not None and no_cache:
         raise click.UsageError("--cache and --no-cache exclude each other")
     moment = _parse_as_of(as_of) if as_of else None
-    host: HostProfile | None = None
-    if host_spec is not None:
-        try:
-            host = load_host(host_spec)
-        except MsuInspectError as exc:
-            raise click.BadParameter(str(exc), param_hint="--host") from None
+    host = _host_profile(host_spec)
+    trust = _trust_store(trust_roots)
     try:
-        extra = [c for path in trust_roots for c in load_certificates(path)]
-        trust = TrustStore.default(extra)
         config = _cache_config(trust_roots, moment, host)
     except MsuInspectError as exc:
         raise click.BadParameter(str(exc), param_hint="--trust-root") from None
@@ -394,20 +381,37 @@ _CACHE_EXIT_HELP = (
 )
 
 
-@cache.command("stats", epilog=_CACHE_EXIT_HELP)
-@click.option("--cache", "cache_path", type=click.Path(dir_okay=False), help="cache database")
-def cache_stats(cache_path: str | None) -> None:
-    """Where the cache is and what it holds."""
+_T = TypeVar("_T")
+
+_cache_option = click.option(
+    "--cache", "cache_path", type=click.Path(dir_okay=False), help="cache database"
+)
+
+
+def _on_cache(cache_path: str | None, use: Callable[[ResultCache], _T]) -> tuple[str, _T] | None:
+    """``use`` on the cache at ``cache_path`` (default: the user's), with its path; none (and a
+    line saying so) where there is no cache yet; a cache that cannot be read or written
+    ends the command with status 1."""
     path = cache_path or default_cache_path()
     if not os.path.exists(path):
         click.echo(f"{path}: no cache yet")
-        return
+        return None
     try:
         with ResultCache(path, on_note=_note(False)) as c:
-            s = c.stats()
+            return path, use(c)
     except CacheError as exc:
         click.echo(f"msuinspect: error: {exc}", err=True)
         sys.exit(1)
+
+
+@cache.command("stats", epilog=_CACHE_EXIT_HELP)
+@_cache_option
+def cache_stats(cache_path: str | None) -> None:
+    """Where the cache is and what it holds."""
+    done = _on_cache(cache_path, ResultCache.stats)
+    if done is None:
+        return
+    s = done[1]
     click.echo(f"{s.path}")
     click.echo(f"  results {s.results}, files {s.files}, {s.bytes_on_disk} bytes on disk")
     for version, n in sorted(s.versions.items()):
@@ -415,17 +419,9 @@ def cache_stats(cache_path: str | None) -> None:
 
 
 @cache.command("clear", epilog=_CACHE_EXIT_HELP)
-@click.option("--cache", "cache_path", type=click.Path(dir_okay=False), help="cache database")
+@_cache_option
 def cache_clear(cache_path: str | None) -> None:
     """Remove every entry of the cache."""
-    path = cache_path or default_cache_path()
-    if not os.path.exists(path):
-        click.echo(f"{path}: no cache yet")
-        return
-    try:
-        with ResultCache(path, on_note=_note(False)) as c:
-            c.clear()
-    except CacheError as exc:
-        click.echo(f"msuinspect: error: {exc}", err=True)
-        sys.exit(1)
-    click.echo(f"{path}: cleared")
+    done = _on_cache(cache_path, ResultCache.clear)
+    if done is not None:
+        click.echo(f"{done[0]}: cleared")

@@ -24,15 +24,16 @@ def package_dict(p: InstalledPackage) -> dict[str, Any]:
     }
 
 
-def profile_dict(p: HostProfile) -> dict[str, Any]:
-    """Every field; ``null`` means unknown."""
+def profile_fields(p: HostProfile, installed: list[Any] | None) -> dict[str, Any]:
+    """The profile's own fields in schema order (``null`` means unknown), with ``installed``
+    as the caller lists the installed packages."""
     return {
         "name": p.name,
         "product": p.product.value if p.product else None,
         "build": p.build,
         "revision": p.revision,
         "arch": p.arch.value if p.arch else None,
-        "installed": None if p.installed is None else [package_dict(x) for x in p.installed],
+        "installed": installed,
         "installed_complete": p.installed_complete,
         "servicing_stack_version": p.servicing_stack_version,
         "sha2_flags": p.sha2_flags,
@@ -40,6 +41,14 @@ def profile_dict(p: HostProfile) -> dict[str, Any]:
         "esu": p.esu.value if p.esu else None,
         "azure": p.azure,
         "pending_restart": p.pending_restart,
+    }
+
+
+def profile_dict(p: HostProfile) -> dict[str, Any]:
+    """Every field; ``null`` means unknown."""
+    installed = None if p.installed is None else [package_dict(x) for x in p.installed]
+    return {
+        **profile_fields(p, installed),
         "evidence": dict(p.evidence),
         "conflicts": [
             {"field": c.field, "values": [{"value": v, "where": w} for v, w in c.values]}

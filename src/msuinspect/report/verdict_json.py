@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from msuinspect.host.profile import HostProfile
+from msuinspect.report.host_json import profile_fields
 from msuinspect.report.verdict_text import headline
 from msuinspect.verdict.model import ExpectedError, Reason, Verdict
 from msuinspect.verdict.plan import Plan
@@ -38,23 +39,9 @@ def _reason(r: Reason) -> dict[str, Any]:
 
 
 def host_dict(host: HostProfile) -> dict[str, Any]:
-    return {
-        "name": host.name,
-        "product": host.product.value if host.product else None,
-        "build": host.build,
-        "revision": host.revision,
-        "arch": host.arch.value if host.arch else None,
-        "installed": (
-            None if host.installed is None else sorted({p.kb for p in host.installed if p.kb})
-        ),
-        "installed_complete": host.installed_complete,
-        "servicing_stack_version": host.servicing_stack_version,
-        "sha2_flags": host.sha2_flags,
-        "roots": None if host.roots is None else sorted(r.value for r in host.roots),
-        "esu": host.esu.value if host.esu else None,
-        "azure": host.azure,
-        "pending_restart": host.pending_restart,
-    }
+    """The host's fields, its installed packages as their KB numbers."""
+    installed = None if host.installed is None else sorted({p.kb for p in host.installed if p.kb})
+    return profile_fields(host, installed)
 
 
 def verdict_dict(v: Verdict, host: HostProfile | None = None) -> dict[str, Any]:

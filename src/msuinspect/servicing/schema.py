@@ -7,7 +7,7 @@ document is valid. The loader refuses a document with problems.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 SCHEMA_VERSION = 1
@@ -121,6 +121,23 @@ def _supersedence(where: str, u: Mapping[str, Any], known: set[str], out: list[s
         _confidence(f"{where}.supersedes", u["supersedes_confidence"], out)
 
 
+def _tables(
+    doc: Mapping[str, Any], key: str, out: list[str], *, required: bool = True
+) -> Iterator[tuple[int, str, Mapping[str, Any]]]:
+    """The tables of the array ``key``, each with its index and place (``key[i]``); a value
+    that is not an array (or, if ``required``, is missing or empty) and an item that is not a
+    table are reported in ``out`` as the walk reaches them."""
+    items = doc.get(key) if required else doc.get(key, [])
+    if not isinstance(items, list) or (required and not items):
+        out.append(f"{key}: expected an array of tables")
+        return
+    for i, item in enumerate(items):
+        if isinstance(item, dict):
+            yield i, f"{key}[{i}]", item
+        else:
+            out.append(f"{key}[{i}]: expected a table")
+
+
 def check(doc: Mapping[str, Any]) -> list[str]:
     """Every schema problem of a parsed ``servicing.toml``."""
     out: list[str] = []
@@ -204,16 +221,8 @@ def check(doc: Mapping[str, Any]) -> list[str]:
                 out.append(f"update[{i}] {u.get('kb')}.supersedes: expected a list")
             _supersedence(f"update[{i}] {u.get('kb')}", u, known, out)
 
-    gaps = doc.get("rollup_gap", [])
-    if not isinstance(gaps, list):
-        out.append("rollup_gap: expected an array of tables")
-        gaps = []
     gap_months: set[str] = set()
-    for i, g in enumerate(gaps):
-        where = f"rollup_gap[{i}]"
-        if not isinstance(g, dict):
-            out.append(f"{where}: expected a table")
-            continue
+    for _i, where, g in _tables(doc, "rollup_gap", out, required=False):
         _keys(where, g, _GAP_KEYS, out)
         _str(f"{where}.month", g.get("month"), _MONTH, out)
         _str(f"{where}.reason", g.get("reason"), None, out)
@@ -231,15 +240,7 @@ def check(doc: Mapping[str, Any]) -> list[str]:
                 ):
                     out.append(f"{where}: {month} has a monthly rollup ({u.get('kb')})")
 
-    years = doc.get("esu_year")
-    if not isinstance(years, list) or not years:
-        out.append("esu_year: expected an array of tables")
-        years = []
-    for i, y in enumerate(years):
-        where = f"esu_year[{i}]"
-        if not isinstance(y, dict):
-            out.append(f"{where}: expected a table")
-            continue
+    for i, where, y in _tables(doc, "esu_year", out):
         _keys(where, y, _ESU_KEYS, out)
         if y.get("year") != i + 1:
             out.append(f"{where}: years must be 1, 2, 3... in order")
@@ -255,15 +256,7 @@ def check(doc: Mapping[str, Any]) -> list[str]:
         _sources(where, y.get("source"), known, out)
         _confidence(where, y.get("confidence"), out)
 
-    roots = doc.get("root")
-    if not isinstance(roots, list) or not roots:
-        out.append("root: expected an array of tables")
-        roots = []
-    for i, r in enumerate(roots):
-        where = f"root[{i}]"
-        if not isinstance(r, dict):
-            out.append(f"{where}: expected a table")
-            continue
+    for _i, where, r in _tables(doc, "root", out):
         _keys(where, r, _ROOT_KEYS, out)
         if r.get("id") not in ROOT_IDS:
             out.append(f"{where}: id {r.get('id')!r} is not one of {', '.join(ROOT_IDS)}")

@@ -1,12 +1,17 @@
-"""Helpers shared by the importers: label keys, GUIDs, dates, version checks."""
+"""Helpers shared by the importers: label keys, GUIDs, dates, version checks, CSV and
+fixed-width tables."""
 
 from __future__ import annotations
 
+import csv
 import datetime as _dt
 import re
+from collections.abc import Sequence
 
 from msuinspect.host.errors import NotA60HostError
+from msuinspect.host.evidence import where
 from msuinspect.host.profile import Arch, Product
+from msuinspect.host.textio import Line
 
 GUID = re.compile(
     r"\{?[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}?"
@@ -120,3 +125,20 @@ def columns_from_rule(header: str, rule: str) -> list[tuple[str, int, int | None
 
 def slice_row(row: str, cols: list[tuple[str, int, int | None]]) -> dict[str, str]:
     return {name: row[start:end].strip() for name, start, end in cols}
+
+
+def csv_rows(
+    lines: Sequence[Line], *, source: str, notes: list[str]
+) -> list[tuple[dict[str, str], int]]:
+    """The rows of a CSV table whose header is the first non-blank line of ``lines``, each
+    with its line number; a row whose field count is not the header's is a note instead."""
+    body = [ln for ln in lines if ln.text.strip()]
+    reader = csv.reader([ln.text for ln in body])
+    header = next(reader)
+    rows: list[tuple[dict[str, str], int]] = []
+    for ln, values in zip(body[1:], reader, strict=False):
+        if len(values) != len(header):
+            notes.append(f"{where(source, ln.number)}: CSV row with {len(values)} fields")
+            continue
+        rows.append((dict(zip(header, values, strict=True)), ln.number))
+    return rows

@@ -6,13 +6,18 @@ only unambiguous dates are kept.
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Sequence
 
 from msuinspect.host.errors import EvidenceError
 from msuinspect.host.evidence import EvidenceRead, Fact, where
-from msuinspect.host.importers.common import columns_from_rule, iso_date, qfe_entry, slice_row
+from msuinspect.host.importers.common import (
+    columns_from_rule,
+    csv_rows,
+    iso_date,
+    qfe_entry,
+    slice_row,
+)
 from msuinspect.host.profile import InstalledPackage
 from msuinspect.host.textio import Line
 
@@ -47,14 +52,7 @@ def parse(lines: Sequence[Line], *, source: str, encoding: str) -> EvidenceRead:
     notes: list[str] = []
     rows: list[tuple[dict[str, str], int]] = []
     if kind == "csv":
-        body = [ln for ln in lines[start:] if ln.text.strip()]
-        reader = csv.reader([ln.text for ln in body])
-        header = next(reader)
-        for ln, values in zip(body[1:], reader, strict=False):
-            if len(values) != len(header):
-                notes.append(f"{where(source, ln.number)}: CSV row with {len(values)} fields")
-                continue
-            rows.append((dict(zip(header, values, strict=True)), ln.number))
+        rows.extend(csv_rows(lines[start:], source=source, notes=notes))
     else:
         cols = columns_from_rule(lines[start].text, lines[start + 1].text)
         for ln in lines[start + 2 :]:

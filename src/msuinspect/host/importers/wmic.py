@@ -6,13 +6,18 @@ Redirected wmic output is UTF-16LE with a BOM and often ``\\r\\r\\n`` line ends 
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Sequence
 
 from msuinspect.host.errors import EvidenceError
 from msuinspect.host.evidence import EvidenceRead, Fact, where
-from msuinspect.host.importers.common import columns_from_header, iso_date, qfe_entry, slice_row
+from msuinspect.host.importers.common import (
+    columns_from_header,
+    csv_rows,
+    iso_date,
+    qfe_entry,
+    slice_row,
+)
 from msuinspect.host.profile import InstalledPackage
 from msuinspect.host.textio import Line
 
@@ -76,14 +81,7 @@ def parse(lines: Sequence[Line], *, source: str, encoding: str) -> EvidenceRead:
                 rec = {}
     elif form == "csv":
         start = next(i for i, ln in enumerate(lines) if ln.text.startswith("Node,"))
-        body = [ln for ln in lines[start:] if ln.text.strip()]
-        reader = csv.reader([ln.text for ln in body])
-        header = next(reader)
-        for ln, values in zip(body[1:], reader, strict=False):
-            if len(values) != len(header):
-                notes.append(f"{where(source, ln.number)}: CSV row with {len(values)} fields")
-                continue
-            rows.append((dict(zip(header, values, strict=True)), ln.number))
+        rows.extend(csv_rows(lines[start:], source=source, notes=notes))
     elif form == "table":
         start = next(i for i, ln in enumerate(lines) if "HotFixID" in ln.text)
         cols = columns_from_header(lines[start].text)

@@ -19,9 +19,10 @@ LAYERS: list[set[str]] = [
     {"package"},
     {"host", "servicing"},
     {"verdict", "status"},
-    {"api", "__init__"},
+    {"api"},
     {"scan"},
-    {"report", "cli", "__main__"},
+    # msuinspect/__init__ re-exports the public names of every layer (lazily)
+    {"report", "cli", "__main__", "__init__"},
 ]
 
 
@@ -50,6 +51,11 @@ def _parse(path: Path) -> ast.Module:
             gc.enable()
 
 
+def _is_module(name: str) -> bool:
+    """``from msuinspect import limits`` imports a module, not a public name."""
+    return (SRC / f"{name}.py").is_file() or (SRC / name / "__init__.py").is_file()
+
+
 def _imported_tops(path: Path) -> set[str]:
     tree = _parse(path)
     found: set[str] = set()
@@ -59,7 +65,14 @@ def _imported_tops(path: Path) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             names = [node.module]
             if node.module == "msuinspect":
-                names = [f"msuinspect.{a.name}" for a in node.names]
+                # the package's public names live in msuinspect/__init__ (the api layer);
+                # __version__ is the one name the lowest layer may take from there
+                names = [
+                    f"msuinspect.{a.name}"
+                    if a.name == "__version__" or _is_module(a.name)
+                    else "msuinspect.__init__"
+                    for a in node.names
+                ]
         else:
             continue
         for name in names:
@@ -124,3 +137,24 @@ def test_list_and_extract_do_not_load_the_upper_layers() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     loaded = set(ast.literal_eval(out.stdout))
     assert not loaded & {"api", "authenticode", "package", "host", "verdict", "scan", "status"}
+
+
+def test_cli_imports_only_the_public_api_and_report() -> None:
+    """The command line is a client of the library: it imports names from ``msuinspect``
+    (the public API, docs/architecture.md), the report layer and its own modules."""
+    wrong = []
+    for path in sorted((SRC / "cli").glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                module = node.module
+            elif isinstance(node, ast.Import):
+                module = node.names[0].name
+            else:
+                continue
+            if not module.startswith("msuinspect"):
+                continue
+            if module == "msuinspect" or module.startswith(("msuinspect.report", "msuinspect.cli")):
+                continue
+            wrong.append(f"{path.name} imports {module}")
+    assert wrong == []

@@ -19,12 +19,20 @@ from typing import Any
 
 import click
 
-from msuinspect import __version__
-from msuinspect.cab.codecs.base import Codec
-from msuinspect.cab.codecs.registry import codecs_by_key, default_codecs
-from msuinspect.cab.container import open_cabinet_file
-from msuinspect.cab.extract import ExtractReport, OutputFolder, extract
-from msuinspect.cab.tree import ContainerNode, scan
+from msuinspect import (
+    Codec,
+    ContainerNode,
+    ExtractReport,
+    Limits,
+    MsuInspectError,
+    OutputFolder,
+    __version__,
+    codecs_by_key,
+    default_codecs,
+    extract,
+    open_cabinet_file,
+)
+from msuinspect import scan_tree as scan
 from msuinspect.cli.common import (
     EXIT_FAILED,
     EXIT_INTERNAL,
@@ -35,8 +43,6 @@ from msuinspect.cli.common import (
 )
 from msuinspect.cli.limit_opts import limit_options, limits_from_options
 from msuinspect.cli.limit_opts import parse_size as parse_size
-from msuinspect.errors import MsuInspectError
-from msuinspect.limits import Limits
 from msuinspect.report import (
     cabinet_json,
     cabinet_text,

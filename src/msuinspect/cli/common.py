@@ -9,11 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from msuinspect.errors import MsuInspectError
+from msuinspect import MsuInspectError
 
 if TYPE_CHECKING:  # the commands that need them load these layers (cli._LazyGroup)
-    from msuinspect.authenticode.trust import TrustStore
-    from msuinspect.host.profile import HostProfile
+    from msuinspect import HostProfile, TrustStore
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -93,7 +92,7 @@ as_of_option = click.option(
 def _trust_store(trust_roots: tuple[str, ...]) -> TrustStore:
     """The default trust store plus the roots of ``--trust-root``; a file that cannot be
     read is a usage error."""
-    from msuinspect.authenticode.trust import TrustStore, load_certificates
+    from msuinspect import TrustStore, load_certificates
 
     try:
         extra = [c for path in trust_roots for c in load_certificates(path)]
@@ -106,7 +105,7 @@ def _host_profile(host_spec: str | None) -> HostProfile | None:
     """The host of ``--host`` (none without it); a spec that cannot be read is a usage error."""
     if host_spec is None:
         return None
-    from msuinspect.host.spec import load_host
+    from msuinspect import load_host
 
     try:
         return load_host(host_spec)

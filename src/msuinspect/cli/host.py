@@ -12,13 +12,17 @@ from pathlib import Path
 
 import click
 
-from msuinspect.errors import MsuInspectError
-from msuinspect.host.errors import EvidenceError, HostSpecError
-from msuinspect.host.importers.collector import collector_script
-from msuinspect.host.merge import import_evidence
-from msuinspect.host.presets import PRESET_DESCRIPTIONS, PRESETS
-from msuinspect.host.spec import load_host
-from msuinspect.host.tomlio import write_toml
+from msuinspect import (
+    PRESET_DESCRIPTIONS,
+    PRESETS,
+    EvidenceError,
+    HostSpecError,
+    MsuInspectError,
+    collector_script,
+    import_evidence,
+    load_host,
+    write_toml,
+)
 from msuinspect.report import host_json, host_text
 
 

@@ -8,7 +8,16 @@ from typing import Any
 
 import click
 
-from msuinspect.api import inspect
+from msuinspect import (
+    READ_ERROR_CODES,
+    Finding,
+    InputError,
+    MsuInspectError,
+    Outcome,
+    inspect,
+    iter_inputs,
+    outcome_of_error,
+)
 from msuinspect.cli.common import (
     EXIT_CODES_HELP,
     EXIT_FAILED,
@@ -25,11 +34,7 @@ from msuinspect.cli.common import (
     trust_root_option,
 )
 from msuinspect.cli.limit_opts import all_limit_options, limits_from_options
-from msuinspect.errors import InputError, MsuInspectError
-from msuinspect.findings import Finding
-from msuinspect.package.outcome import READ_ERROR_CODES, Outcome, outcome_of_error
 from msuinspect.report import cabinet_json, file_text, inspect_json, signatures_json
-from msuinspect.scan.walk import iter_inputs
 
 FAIL_ON = {"error": Outcome.ERROR, "problem": Outcome.PROBLEM, "warning": Outcome.WARNING}
 

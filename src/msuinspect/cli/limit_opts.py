@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import click
 
-from msuinspect.limits import MAX_SAFE_ASN1_DEPTH, MAX_SAFE_DEPTH, MAX_XML_DEPTH, Limits
+from msuinspect import MAX_SAFE_ASN1_DEPTH, MAX_SAFE_DEPTH, MAX_XML_DEPTH, Limits
 
 F = TypeVar("F", bound=Callable[..., Any])
 

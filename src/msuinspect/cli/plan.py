@@ -12,16 +12,20 @@ import sys
 
 import click
 
-from msuinspect.api import inspect
-from msuinspect.authenticode.trust import TrustStore, load_certificates
+from msuinspect import (
+    MsuInspectError,
+    PackageFacts,
+    TrustStore,
+    inspect,
+    iter_inputs,
+    load_certificates,
+    load_host,
+    load_knowledge_base,
+    make_plan,
+    package_facts,
+)
 from msuinspect.cli.common import EXIT_INTERNAL, _debug, _error
-from msuinspect.errors import MsuInspectError
-from msuinspect.host.spec import load_host
 from msuinspect.report import verdict_json, verdict_text
-from msuinspect.scan.walk import iter_inputs
-from msuinspect.servicing.knowledge import load_knowledge_base
-from msuinspect.verdict.facts import PackageFacts, package_facts
-from msuinspect.verdict.plan import make_plan
 
 
 @click.command(

@@ -14,6 +14,32 @@ from typing import Any, BinaryIO, Protocol, TextIO, TypeVar, cast
 
 import click
 
+from msuinspect import (
+    DEFAULT_TIMEOUT,
+    CacheConfig,
+    CacheError,
+    Candidate,
+    DaskUnavailable,
+    FileResult,
+    HostProfile,
+    InputError,
+    MsuInspectError,
+    Note,
+    NoteKind,
+    Outcome,
+    Record,
+    ResultCache,
+    Scan,
+    ScanOptions,
+    ToRecord,
+    cpu_count,
+    default_cache_path,
+    discover,
+    error_record,
+    load_knowledge_base,
+    trust_roots_key,
+    write_toml,
+)
 from msuinspect.cli.common import (
     EXIT_CODES_HELP,
     _host_profile,
@@ -23,10 +49,6 @@ from msuinspect.cli.common import (
     trust_root_option,
 )
 from msuinspect.cli.inspect_cmd import FAIL_ON, _Status
-from msuinspect.errors import InputError, MsuInspectError
-from msuinspect.host.profile import HostProfile
-from msuinspect.host.tomlio import write_toml
-from msuinspect.package.outcome import Outcome
 from msuinspect.report import (
     batch_csv,
     batch_html,
@@ -36,18 +58,6 @@ from msuinspect.report import (
     signatures_json,
 )
 from msuinspect.report.inspect_json import report_dict
-from msuinspect.scan.cache import (
-    CacheConfig,
-    CacheError,
-    ResultCache,
-    default_cache_path,
-    trust_roots_key,
-)
-from msuinspect.scan.dask_backend import DaskUnavailable
-from msuinspect.scan.discover import Candidate, Note, NoteKind, discover
-from msuinspect.scan.engine import DEFAULT_TIMEOUT, Scan, ScanOptions, cpu_count
-from msuinspect.scan.records import FileResult, Record, ToRecord, error_record
-from msuinspect.servicing.knowledge import load_knowledge_base
 
 EXIT_INTERRUPTED = 130
 FORMATS = ("table", "json", "jsonl", "csv", "sarif", "html")

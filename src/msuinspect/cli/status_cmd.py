@@ -16,19 +16,25 @@ from pathlib import Path
 
 import click
 
-from msuinspect.api import inspect
-from msuinspect.authenticode.trust import TrustStore, load_certificates
+from msuinspect import (
+    EvidenceError,
+    HostProfile,
+    MsuInspectError,
+    PackageCandidate,
+    PackageMatches,
+    TrustStore,
+    candidate,
+    host_status,
+    import_evidence,
+    inspect,
+    iter_inputs,
+    load_certificates,
+    load_host,
+    load_knowledge_base,
+    match_packages,
+)
 from msuinspect.cli.common import EXIT_INTERNAL, _debug, _error
-from msuinspect.errors import MsuInspectError
-from msuinspect.host.errors import EvidenceError
-from msuinspect.host.merge import import_evidence
-from msuinspect.host.profile import HostProfile
-from msuinspect.host.spec import load_host
 from msuinspect.report import status_json, status_text
-from msuinspect.scan.walk import iter_inputs
-from msuinspect.servicing.knowledge import load_knowledge_base
-from msuinspect.status import host_status
-from msuinspect.status.packages import PackageCandidate, PackageMatches, candidate, match_packages
 
 #: package files looked for in --packages DIR
 PACKAGE_SUFFIXES = frozenset({".msu", ".cab"})

@@ -24,10 +24,7 @@ STAND_INS = (
 
 def _group() -> click.Group:
     from msuinspect.cli.host import host
-    from msuinspect.cli.status_cmd import add_status
 
-    if "status" not in host.commands:
-        add_status(host)
     return host
 
 

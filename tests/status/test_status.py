@@ -230,10 +230,7 @@ def test_text_fits_80_columns_and_json_carries_the_same(files: list[Path]) -> No
 
 def _group() -> click.Group:
     from msuinspect.cli.host import host
-    from msuinspect.cli.status_cmd import add_status
 
-    if "status" not in host.commands:
-        add_status(host)
     return host
 
 

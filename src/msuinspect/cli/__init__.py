@@ -120,9 +120,6 @@ class _LazyGroup(click.Group):
         if cmd_name in _LAZY and cmd_name not in self.commands:
             module, attr = _LAZY[cmd_name].split(":")
             command = getattr(importlib.import_module(module), attr)
-            if cmd_name == "host":
-                status = importlib.import_module("msuinspect.cli.status_cmd")
-                status.add_status(command)
             self.add_command(command, cmd_name)
         return super().get_command(ctx, cmd_name)
 

@@ -23,6 +23,7 @@ from msuinspect import (
     load_host,
     write_toml,
 )
+from msuinspect.cli.status_cmd import status_cmd
 from msuinspect.report import host_json, host_text
 
 
@@ -120,3 +121,6 @@ def collector_cmd() -> None:
     and give that to 'msuinspect host import'.
     """
     click.echo(collector_script().encode("ascii"), nl=False)  # bytes: written unchanged
+
+
+host.add_command(status_cmd)  # in its own module: it needs the verdict and package layers

@@ -14,6 +14,7 @@ from msuinspect import (
     InputError,
     MsuInspectError,
     Outcome,
+    Report,
     inspect,
     iter_inputs,
     outcome_of_error,
@@ -34,7 +35,7 @@ from msuinspect.cli.common import (
     trust_root_option,
 )
 from msuinspect.cli.limit_opts import all_limit_options, limits_from_options
-from msuinspect.report import cabinet_json, file_text, inspect_json, signatures_json
+from msuinspect.report import file_text, inspect_json, signatures_json
 
 FAIL_ON = {"error": Outcome.ERROR, "problem": Outcome.PROBLEM, "warning": Outcome.WARNING}
 
@@ -174,7 +175,7 @@ def inspect_cmd(
         _error(path, exc)
         outcome = outcome_of_error(exc)
         status.add(outcome.outcome)
-        emit({"path": path, **outcome.to_dict(), "error": cabinet_json.error_dict(exc)})
+        emit(inspect_json.report_dict(Report(path, outcome, error=exc)))
         if text:
             out: list[str] = []
             file_text.render_outcome(path, outcome, out.append)

@@ -1,8 +1,8 @@
 """``msuinspect host status EVIDENCE-or-PROFILE... [--packages DIR] [--json]``.
 
 The exact servicing and ESU status of a Windows Server 2008 SP2 host and its next steps,
-each statement with its evidence and source (docs/host-status.md). :func:`add_status`
-attaches the command to the ``host`` group.
+each statement with its evidence and source (docs/host-status.md). The ``host`` group
+(cli/host.py) registers it as ``host status``.
 
 Exit status: 0 the status was made; 1 the evidence could not be used (e.g. not a 6.0
 host), or a package file could not be read; 2 usage error; 70 internal error.
@@ -151,8 +151,3 @@ def status_cmd(
         click.echo(status_text.render_status(status, matches), nl=False)
     if failed:
         sys.exit(1)
-
-
-def add_status(host_group: click.Group) -> None:
-    """Attach ``status`` to the ``host`` click group."""
-    host_group.add_command(status_cmd)

@@ -498,6 +498,7 @@ def _timestamps(
                 "weak-digest",
                 Severity.WARNING,
                 f"the timestamp chain uses {', '.join(t.chain.weak_hashes).upper()}",
+                algorithms=list(t.chain.weak_hashes),
             )
     return stamps
 

@@ -89,8 +89,10 @@ class FileOutcome:
 
 def counts_for_outcome(f: Finding) -> Severity:
     """The severity a finding carries into the outcome (SHA-1 notes do not warn)."""
-    if f.code == "weak-digest" and "MD5" not in f.message.upper():
-        return Severity.INFO
+    if f.code == "weak-digest":
+        algorithms = {str(a).lower() for a in f.evidence.get("algorithms", ("md5",))}
+        if "md5" not in algorithms:
+            return Severity.INFO
     return f.severity
 
 

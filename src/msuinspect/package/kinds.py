@@ -56,17 +56,18 @@ _XML_ROOT = re.compile(rb"<([A-Za-z_][\w.\-]*:)?([A-Za-z_][\w.\-]*)[\s>/]")
 WIM_MAGIC = b"MSWIM\x00\x00\x00"
 
 
-def _xml_root(head: bytes) -> str | None:
-    """The local name of the first element, for XML in UTF-8 or UTF-16."""
-    text = head
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or (len(head) > 1 and head[1:2] == b"\x00"):
-        try:
-            enc = "utf-16" if head[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-16-le"
-            text = head.decode(enc, errors="ignore").encode("utf-8")
-        except (UnicodeDecodeError, LookupError):
-            return None
-    if text.startswith(b"\xef\xbb\xbf"):
-        text = text[3:]
+def _as_utf8(head: bytes) -> bytes:
+    """The first bytes of a text file as UTF-8: UTF-16 (with or without a BOM) decoded, a
+    UTF-8 BOM dropped."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        head = head.decode("utf-16", errors="ignore").encode("utf-8")
+    elif len(head) > 1 and head[1:2] == b"\x00":
+        head = head.decode("utf-16-le", errors="ignore").encode("utf-8")
+    return head.removeprefix(b"\xef\xbb\xbf")
+
+
+def _xml_root(text: bytes) -> str | None:
+    """The local name of the first element of ``text`` (see :func:`_as_utf8`)."""
     stripped = text.lstrip()
     if not stripped.startswith(b"<"):
         return None
@@ -88,14 +89,6 @@ _PROPERTY_KEYS = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 _WSUS_METADATA_DIRS = ("core", "extended", "localized")
-
-
-def _utf16_to_utf8(head: bytes) -> bytes:
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return head.decode("utf-16", errors="ignore").encode("utf-8")
-    if len(head) > 1 and head[1:2] == b"\x00":
-        return head.decode("utf-16-le", errors="ignore").encode("utf-8")
-    return head
 
 
 def cabinet_kind(member_names: list[str]) -> NodeKind:
@@ -142,7 +135,8 @@ def sniff(head: bytes, name: str = "") -> NodeKind:
         return NodeKind.EXPRESS_PSF
     if looks_like_der(head):  # not a .p7x: the package walk reads those as data
         return NodeKind.PKCS7
-    root = _xml_root(head[:4096])
+    text = _as_utf8(head[:4096])
+    root = _xml_root(text)
     if root is not None:
         if root == "assembly":
             if b"<package" in head or lname.endswith(".mum"):
@@ -155,7 +149,6 @@ def sniff(head: bytes, name: str = "") -> NodeKind:
         if root.casefold() == "html":
             return NodeKind.HTML
         return NodeKind.XML
-    text = _utf16_to_utf8(head[:4096]).lstrip(b"\xef\xbb\xbf")
     if _PROPERTY_KEYS.search(text):
         return NodeKind.PROPERTIES
     if text.lstrip()[:15].lower().startswith((b"<!doctype html", b"<html")):

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from msuinspect.host.profile import IN_BOX_ROOTS
+from msuinspect.host.roots import root_facts
 from msuinspect.servicing import schema
 from msuinspect.servicing.knowledge import (
     ROLLUP_KINDS,
@@ -21,7 +22,6 @@ from msuinspect.servicing.knowledge import (
     parse_knowledge_base,
     read_default_toml,
 )
-from msuinspect.verdict.facts import ROOT_THUMBPRINTS
 
 DOC = tomllib.loads(read_default_toml().decode())
 KB = load_knowledge_base()
@@ -59,7 +59,8 @@ def test_sha2_updates_and_esu() -> None:
 
 def test_roots_match_the_host_model_and_the_fact_adapter() -> None:
     assert {r.id for r in KB.roots if r.in_box} == IN_BOX_ROOTS
-    assert {r.sha1: r.id for r in KB.roots} == ROOT_THUMBPRINTS
+    # the knowledge base names the same roots as the pinned certificates the verdict reads
+    assert {r.sha1: r.id for r in KB.roots} == {f.sha1: f.root for f in root_facts()}
 
 
 def test_every_entry_has_a_known_source() -> None:

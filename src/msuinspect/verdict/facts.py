@@ -24,6 +24,7 @@ from msuinspect.authenticode.inspect import FileReport
 from msuinspect.authenticode.signature import AuthenticodeSignature
 from msuinspect.authenticode.trust import microsoft_roots
 from msuinspect.host.profile import Root
+from msuinspect.host.roots import root_by_thumbprint
 from msuinspect.package.analyse import PackageReport
 from msuinspect.package.catalog import Catalog
 from msuinspect.package.kinds import NodeKind
@@ -53,14 +54,6 @@ LAYER_LABELS = {
     Layer.PE: "PE file",
 }
 
-#: the pinned Microsoft roots the host model names, by SHA-1 thumbprint (domain.md 8.1;
-#: the same thumbprints are in data/servicing.toml [[root]], checked by a test)
-ROOT_THUMBPRINTS: dict[str, Root] = {
-    "a43489159a520f0d93d032ccaf37e7fe20a8b419": Root.ROOT_AUTHORITY,
-    "cdd4eeae6000ac7f40c3802c171e30148030c072": Root.ROOT_2001,
-    "3b1efd3a66ea28b16697394703a72ca340a05bd5": Root.ROOT_2010,
-    "8f43288ad272f3103b6fb1428485ea3014c0bcfe": Root.ROOT_2011,
-}
 #: prefixes of :attr:`SignatureFact.root` for anchors the host model does not name
 EXTRA_ROOT = "extra:"  #: a root given with --trust-root: counts as present on the host
 OTHER_MICROSOFT_ROOT = "microsoft:"  #: another pinned Microsoft root (2014, 2017, 2018...)
@@ -201,7 +194,7 @@ def root_of(sha1: str | None) -> str | None:
     if sha1 is None:
         return None
     sha1 = sha1.lower()
-    known = ROOT_THUMBPRINTS.get(sha1)
+    known = root_by_thumbprint(sha1)  # the roots the host model names
     if known is not None:
         return known.value
     name = _pinned_microsoft().get(sha1)

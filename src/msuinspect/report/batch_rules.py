@@ -654,7 +654,7 @@ RULES: dict[str, tuple[str, str, str]] = {
     "weak-digest": (
         'Authenticode findings (`layer: "authenticode"`)',
         "warning",
-        "MD5 or SHA-1 in the signature, its chain or its timestamp chain (reported, not rejected)",
+        "MD5 or SHA-1 in the signature, its chain or its timestamp chain (reported, not rejected; evidence: `algorithms`). Only MD5 makes the file's outcome a `warning`: SHA-1 is the norm for Windows 6.0-era packages",
     ),
     "xml-format": (
         "Error codes",

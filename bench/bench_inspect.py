@@ -41,7 +41,6 @@ from pathlib import Path
 
 import benchlib
 import make_inputs
-from bench_signatures import bytecode_env
 from benchlib import REPO_DIR, BuildError, Rate, Result, Timing, Tool, first_line
 
 AS_OF = "2024-01-01"
@@ -228,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     corpus = make_inputs.corpus_dir()
     scratch = args.workdir / "results"
     scratch.mkdir(parents=True, exist_ok=True)
-    bytecode = bytecode_env(args.workdir, args.no_bytecode_cache)
+    bytecode = benchlib.bytecode_env(args.workdir, args.no_bytecode_cache)
 
     plan: list[tuple[Case, list[Tool]]] = []
     if args.only in (None, "lzx"):

@@ -20,6 +20,7 @@ from typing import Protocol
 
 from msuinspect.cab.cfdata import BlockCounter, DataBlock, iter_blocks, last_block_is_split
 from msuinspect.cab.codecs.base import Codec
+from msuinspect.cab.prefetch import LOOKAHEAD_BYTES, MAX_AHEAD, MIN_PREFETCH, Prefetch
 from msuinspect.cab.structs import CabFolder, CabLayout, CabMember, Compression, CompressionKind
 from msuinspect.errors import (
     CodecError,
@@ -170,6 +171,10 @@ _INSTALL_HINT = {
 }
 
 
+def _nothing() -> Generator[DataBlock, None, None]:
+    yield from ()
+
+
 class FolderDataEnded(DecodeError):
     """The folder's blocks hold fewer bytes than its members claim."""
 
@@ -201,6 +206,8 @@ class Decoder:
         self._block_counts: dict[int, int] = {}  # id(plan) -> joined block count
         #: the store's findings list: what decoding learns is reported with the cabinet's
         self.findings = findings
+        #: folders being decoded ahead on a worker thread, by (id(plan), need)
+        self._prefetched: dict[tuple[int, int], tuple[Codec, Prefetch]] = {}
 
     def _codecs_for(self, plan: FolderPlan) -> list[Codec]:
         comp = plan.compression
@@ -249,6 +256,54 @@ class Decoder:
             and plan.first.layout.header.cb_cf_data == 0
         )
 
+    def prefetch(self, plan: FolderPlan, need: int) -> None:
+        """Start decoding the first ``need`` bytes of the folder on a worker thread, for a
+        later :meth:`stream` of the same plan and size (which then takes its output).
+
+        Only a folder in one cabinet that is cheap to read at any offset, large enough to be
+        worth a thread, and with a backend for its compression is prefetched; anything else
+        (and any error) is left to :meth:`stream`, which reports it where it always has.
+        """
+        key = (id(plan), need)
+        if (
+            need < MIN_PREFETCH
+            or key in self._prefetched
+            or len(plan.segments) != 1
+            or not plan.first.source.random_access
+        ):
+            return
+        try:
+            codec = self._codecs_for(plan)[0]
+        except MsuInspectError:
+            return
+        block_count = self._block_counts.setdefault(id(plan), plan.declared_blocks)
+        delegate = self._can_delegate_checksums(plan, codec)
+
+        def start(
+            counter: BlockCounter, on_overflow: Callable[[int], None]
+        ) -> Generator[bytes, None, None]:
+            blocks = plan_blocks(
+                plan,
+                need=need,
+                counter=counter,
+                on_overflow=on_overflow,
+                verify_checksums=not delegate,
+            )
+            try:
+                yield from codec.decode(
+                    blocks, plan.compression, block_count, need, keep_checksums=delegate
+                )
+            finally:
+                blocks.close()
+
+        self._prefetched[key] = (codec, Prefetch(key, start))
+
+    def cancel_prefetch(self) -> None:
+        """Stop every worker that was started for a folder not streamed (yet)."""
+        while self._prefetched:
+            _key, (_codec, ahead) = self._prefetched.popitem()
+            ahead.close()
+
     def stream(self, plan: FolderPlan, need: int) -> Iterator[bytes]:
         """The first ``need`` decoded bytes of the folder, in chunks.
 
@@ -272,17 +327,29 @@ class Decoder:
             pos = 0
             replay_crc = 0
             delegate = attempt == 0 and self._can_delegate_checksums(plan, codec)
+            ahead = self._prefetched.pop((id(plan), need), None) if attempt == 0 else None
+            if ahead is not None and ahead[0] is not codec:
+                ahead[1].close()
+                ahead = None
             try:
-                blocks = plan_blocks(
-                    plan,
-                    need=need,
-                    counter=counter,
-                    on_overflow=functools.partial(self._overflow, plan),
-                    verify_checksums=not delegate,
-                )
-                gen = codec.decode(
-                    blocks, plan.compression, block_count, need, keep_checksums=delegate
-                )
+                gen: Generator[bytes, None, None]
+                if ahead is not None:
+                    prefetch = ahead[1]
+                    counter = prefetch.counter
+                    blocks = _nothing()
+                    gen = prefetch.chunks(functools.partial(self._overflow, plan))
+                else:
+                    prefetch = None
+                    blocks = plan_blocks(
+                        plan,
+                        need=need,
+                        counter=counter,
+                        on_overflow=functools.partial(self._overflow, plan),
+                        verify_checksums=not delegate,
+                    )
+                    gen = codec.decode(
+                        blocks, plan.compression, block_count, need, keep_checksums=delegate
+                    )
                 try:
                     for chunk in gen:
                         n = len(chunk)
@@ -327,6 +394,8 @@ class Decoder:
                 finally:
                     gen.close()
                     blocks.close()
+                    if prefetch is not None:
+                        prefetch.close()
                 if pos < need:
                     raise CodecError(f"folder data ends after {pos} bytes; members need {need}")
                 record.codec = codec.description
@@ -387,9 +456,23 @@ class Decoder:
         for it in items:
             groups.setdefault(id(it.plan), []).append(it)
             plans[id(it.plan)] = it.plan
-        for pid, group in groups.items():
-            group.sort(key=lambda i: (i.member.offset, i.member.index))
-            self._walk_plan(plans[pid], group, outcomes)
+        order = list(groups.items())
+        needs = [max(i.member.end for i in group) for _pid, group in order]
+        try:
+            for k, (pid, group) in enumerate(order):
+                # decode this folder, and the next ones up to a bounded amount of output, on
+                # worker threads while this one is cut
+                self.prefetch(plans[pid], needs[k])
+                ahead = 0
+                for j in range(k + 1, min(len(order), k + 1 + MAX_AHEAD)):
+                    ahead += min(needs[j], LOOKAHEAD_BYTES)
+                    if ahead > LOOKAHEAD_BYTES and j > k + 1:
+                        break
+                    self.prefetch(plans[order[j][0]], needs[j])
+                group.sort(key=lambda i: (i.member.offset, i.member.index))
+                self._walk_plan(plans[pid], group, outcomes)
+        finally:
+            self.cancel_prefetch()
         return outcomes
 
     def _walk_plan(

@@ -306,39 +306,66 @@ def _check_coff_files(
         raise CabFormatError(f"coffFiles {coff_files} points inside CFHEADER", offset=base + 16)
 
 
+#: bytes of the CFFILE table read at a time
+_FILES_WINDOW = 1 << 16
+
+
 def _read_members(r: _Reader, pos: int, fx: _Fixed, limits: Limits) -> tuple[list[CabMember], int]:
-    """The CFFILE table at ``pos``, and the offset after it."""
+    """The CFFILE table at ``pos``, and the offset after it.
+
+    The table is read in windows of :data:`_FILES_WINDOW` bytes rather than two reads per
+    record (a WSUS ``package.cab`` has about 5,000 members); errors name the record and the
+    offset exactly as record-by-record reads would.
+    """
     c_folders = fx.c_folders
+    max_name = limits.max_name_length
+    size = r.size
+    span = 16 + max_name + 1  # the most one record can need
+    unpack_from = _FILE.unpack_from
+    decode_name = names.decode_name
+    analyse = names.analyse
     members: list[CabMember] = []
+    append = members.append
+    win = b""
+    win_start = pos
     for i in range(fx.c_files):
-        rec = r.read_at(pos, 16, f"CFFILE #{i}")
-        cb_file, uoff, ifold, date, time, attribs = _FILE.unpack(rec)
-        raw_name = r.read_cstring(pos + 16, limits.max_name_length, f"name of CFFILE #{i}")
+        off = pos - win_start
+        if off + span > len(win) and win_start + len(win) < size:
+            if pos + 16 > size:
+                raise TruncatedError(f"file ends inside CFFILE #{i}", offset=pos)
+            win = r.read_at(pos, min(max(_FILES_WINDOW, span), size - pos), f"CFFILE #{i}")
+            win_start = pos
+            off = 0
+        if off + 16 > len(win):
+            raise TruncatedError(f"file ends inside CFFILE #{i}", offset=pos)
+        cb_file, uoff, ifold, date, time, attribs = unpack_from(win, off)
+        name_at = off + 16
+        if name_at >= len(win):
+            raise TruncatedError(f"file ends before name of CFFILE #{i}", offset=pos + 16)
+        name_end = min(name_at + max_name + 1, len(win))
+        nul = win.find(b"\x00", name_at, name_end)
+        if nul < 0:
+            if name_end - name_at < max_name + 1:
+                raise TruncatedError(f"file ends inside name of CFFILE #{i}", offset=pos + 16)
+            raise LimitExceededError(
+                f"name of CFFILE #{i} is longer than {max_name} bytes (no terminating NUL)",
+                offset=pos + 16,
+            )
+        raw_name = win[name_at:nul]
         if ifold < IFOLD_CONTINUED_FROM_PREV and ifold >= c_folders:
             raise CabFormatError(
                 f"CFFILE #{i} refers to folder index {ifold} but the cabinet has "
                 f"{c_folders} folder{'s' if c_folders != 1 else ''} (indices from 0)",
                 offset=pos + 8,
             )
-        text, valid = names.decode_name(raw_name, bool(attribs & 0x80))
-        flags_, safe = names.analyse(text, i, valid_encoding=valid)
-        members.append(
-            CabMember(
-                index=i,
-                record_offset=pos,
-                raw_name=raw_name,
-                name=text,
-                safe_name=safe,
-                name_flags=flags_,
-                size=cb_file,
-                folder_index=ifold,
-                offset=uoff,
-                dos_date=date,
-                dos_time=time,
-                attributes=attribs,
-            )
+        text, valid = decode_name(raw_name, bool(attribs & 0x80))
+        flags_, safe = analyse(text, i, valid_encoding=valid)
+        # positional: noticeably cheaper than keywords for a frozen dataclass
+        member = CabMember(
+            i, pos, raw_name, text, safe, flags_, cb_file, ifold, uoff, date, time, attribs
         )
-        pos += 16 + len(raw_name) + 1
+        append(member)
+        pos += 17 + len(raw_name)
     return members, pos
 
 

@@ -55,15 +55,22 @@ _DEVICE_SEGMENT = re.compile(
 )
 
 
+_LONGEST_DEVICE = max(len(d) for d in DEVICE_NAMES)
+
+
 def analyse(name: str, index: int, *, valid_encoding: bool = True) -> tuple[frozenset[str], str]:
-    """(:func:`classify`, :func:`sanitise`) of a name, with a fast path for plain names."""
-    if (
-        valid_encoding
-        and len(name) <= _MAX_SEGMENT
-        and _PLAIN.fullmatch(name)
-        and not _DEVICE_SEGMENT.search(name)
-    ):
-        return _NO_FLAGS, name.replace("\\", "/")
+    """(:func:`classify`, :func:`sanitise`) of a name, with a fast path for plain names:
+    :data:`_PLAIN`, and no segment whose part before the first dot is a device name (what
+    :data:`_DEVICE_SEGMENT` finds, tested segment by segment: the regular expression is
+    several times slower on the long names of update packages)."""
+    if valid_encoding and len(name) <= _MAX_SEGMENT and _PLAIN.fullmatch(name):
+        unified = name.replace("\\", "/")
+        for seg in unified.split("/"):
+            stem = seg.partition(".")[0]
+            if len(stem) <= _LONGEST_DEVICE and stem.upper() in DEVICE_NAMES:
+                break
+        else:
+            return _NO_FLAGS, unified
     return classify(name, valid_encoding=valid_encoding), sanitise(name, index)
 
 

@@ -158,3 +158,27 @@ def test_cli_imports_only_the_public_api_and_report() -> None:
                 continue
             wrong.append(f"{path.name} imports {module}")
     assert wrong == []
+
+
+def test_inspect_without_a_host_does_not_load_the_verdict() -> None:
+    """The host verdict, the host layer and the servicing knowledge base are loaded only
+    when a host is given: ``msuinspect inspect FILE`` starts without them (start-up time of
+    every inspection, issue 10)."""
+    import subprocess
+    import sys
+
+    fixture = Path(__file__).parent / "fixtures" / "cab" / "signed_dual_sha1_then_sha256.cab"
+    code = (
+        "import sys\n"
+        "from msuinspect.cli import main\n"
+        "try:\n"
+        f"    main(['inspect', '--fail-on', 'never', {str(fixture)!r}])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(sorted({m.split('.')[1] for m in sys.modules "
+        "if m.startswith('msuinspect.') and m.count('.') >= 1}), file=sys.stderr)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = set(ast.literal_eval(out.stderr.strip().splitlines()[-1]))
+    assert {"api", "package", "authenticode"} <= loaded
+    assert not loaded & {"host", "verdict", "servicing", "status"}

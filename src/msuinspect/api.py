@@ -16,21 +16,22 @@ import datetime as _dt
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 
 from msuinspect.authenticode.inspect import FileReport, inspect_source
 from msuinspect.authenticode.trust import TrustStore, load_certificates
 from msuinspect.errors import MsuInspectError
-from msuinspect.host.profile import HostProfile
 from msuinspect.limits import Limits
 from msuinspect.package.analyse import PackageReport, analyse_source
 from msuinspect.package.outcome import FileOutcome, outcome_of, outcome_of_error
-from msuinspect.servicing.knowledge import KnowledgeBase, load_knowledge_base
 from msuinspect.source import ByteSource, BytesSource, FileSource
-from msuinspect.verdict.facts import package_facts
-from msuinspect.verdict.judge import judge
-from msuinspect.verdict.model import Verdict
+
+if TYPE_CHECKING:  # the host verdict is loaded only when a host is given
+    from msuinspect.host.profile import HostProfile
+    from msuinspect.servicing.knowledge import KnowledgeBase
+    from msuinspect.verdict.model import Verdict
 
 
 @dataclass(slots=True)
@@ -103,6 +104,10 @@ def inspect(
         return Report(path, outcome_of_error(exc), error=exc)
     verdict = None
     if host is not None:
+        from msuinspect.servicing.knowledge import load_knowledge_base
+        from msuinspect.verdict.facts import package_facts
+        from msuinspect.verdict.judge import judge
+
         kb = knowledge if knowledge is not None else load_knowledge_base()
         verdict = judge(package_facts(package), host, kb)
     return Report(path, outcome_of(package.file, package), package.file, package, verdict=verdict)

@@ -8,14 +8,17 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from msuinspect.authenticode.inspect import FileReport
 from msuinspect.findings import Finding, Severity
 from msuinspect.package.analyse import PackageReport
 from msuinspect.package.kinds import NodeKind
 from msuinspect.package.outcome import FileOutcome, Outcome, counts_for_outcome
-from msuinspect.report import package_text, signatures_text, verdict_text
-from msuinspect.verdict.model import Verdict
+from msuinspect.report import package_text, signatures_text
+
+if TYPE_CHECKING:  # the verdict's modules are loaded only when there is a verdict
+    from msuinspect.verdict.model import Verdict
 
 Emit = Callable[[str], None]
 
@@ -109,6 +112,8 @@ def render_inspection(
     render_outcome(file.path, outcome, emit)
     if verdict is not None:
         emit("  host verdict:")
+        from msuinspect.report import verdict_text
+
         for line in verdict_text.render_verdict(verdict, indent="    "):
             emit(line)
     kind = package.root.kind.value if package is not None else file.kind.value

@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from msuinspect.api import Report
-from msuinspect.host.profile import HostProfile
-from msuinspect.report import cabinet_json, package_json, signatures_json, verdict_json
+from msuinspect.report import cabinet_json, package_json, signatures_json
+
+if TYPE_CHECKING:  # the verdict's modules are loaded only when there is a verdict
+    from msuinspect.host.profile import HostProfile
 
 
 def report_dict(report: Report, host: HostProfile | None = None) -> dict[str, Any]:
@@ -23,5 +25,7 @@ def report_dict(report: Report, host: HostProfile | None = None) -> dict[str, An
     if report.package is not None:
         out["package"] = package_json.package_dict(report.package)
     if report.verdict is not None:
+        from msuinspect.report import verdict_json
+
         out["verdict"] = verdict_json.verdict_dict(report.verdict, host)
     return out

@@ -385,7 +385,12 @@ class Decoder:
                         if pos + n > need:
                             chunk = chunk[: need - pos]
                             n = len(chunk)
-                        emitted_crc = zlib.crc32(chunk, emitted_crc)
+                            emitted_crc = zlib.crc32(chunk, emitted_crc)
+                        elif prefetch is not None:
+                            # the worker's running CRC: every chunk before was delivered whole
+                            emitted_crc = prefetch.crc
+                        else:
+                            emitted_crc = zlib.crc32(chunk, emitted_crc)
                         emitted += n
                         pos += n
                         yield chunk

@@ -56,20 +56,39 @@ _DEVICE_SEGMENT = re.compile(
 
 
 _LONGEST_DEVICE = max(len(d) for d in DEVICE_NAMES)
+#: folder parts of plain names already checked for device segments (members of one cabinet
+#: share a few folders); cleared when full
+_FOLDER_HAS_DEVICE: dict[str, bool] = {}
+
+
+def _is_device_stem(segment: str) -> bool:
+    stem = segment.partition(".")[0]
+    return len(stem) <= _LONGEST_DEVICE and stem.upper() in DEVICE_NAMES
+
+
+def _has_device_segment(unified: str) -> bool:
+    """Whether a plain '/'-separated name has a segment whose part before the first dot is a
+    device name (what :data:`_DEVICE_SEGMENT` finds, for names :data:`_PLAIN` accepts)."""
+    folder, _, last = unified.rpartition("/")
+    if folder:
+        hit = _FOLDER_HAS_DEVICE.get(folder)
+        if hit is None:
+            hit = any(_is_device_stem(seg) for seg in folder.split("/"))
+            if len(_FOLDER_HAS_DEVICE) >= 4096:
+                _FOLDER_HAS_DEVICE.clear()
+            _FOLDER_HAS_DEVICE[folder] = hit
+        if hit:
+            return True
+    return _is_device_stem(last)
 
 
 def analyse(name: str, index: int, *, valid_encoding: bool = True) -> tuple[frozenset[str], str]:
     """(:func:`classify`, :func:`sanitise`) of a name, with a fast path for plain names:
-    :data:`_PLAIN`, and no segment whose part before the first dot is a device name (what
-    :data:`_DEVICE_SEGMENT` finds, tested segment by segment: the regular expression is
-    several times slower on the long names of update packages)."""
+    :data:`_PLAIN` and no device segment (tested segment by segment, folders once: the
+    regular expression is several times slower on the long names of update packages)."""
     if valid_encoding and len(name) <= _MAX_SEGMENT and _PLAIN.fullmatch(name):
         unified = name.replace("\\", "/")
-        for seg in unified.split("/"):
-            stem = seg.partition(".")[0]
-            if len(stem) <= _LONGEST_DEVICE and stem.upper() in DEVICE_NAMES:
-                break
-        else:
+        if not _has_device_segment(unified):
             return _NO_FLAGS, unified
     return classify(name, valid_encoding=valid_encoding), sanitise(name, index)
 

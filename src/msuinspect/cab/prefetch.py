@@ -12,8 +12,10 @@ timing: each chunk carries a snapshot of the block counter as it was when the ch
 produced, a 'too many blocks' notice is delivered where the serial walk would
 have raised it, and an exception ends the stream at the point it was raised. Only the
 backend and the block walk run on the worker: limits, budgets and findings stay with the
-consumer. A prefetch reads its source through its own file handle, so only sources that
-are cheap to open and read at any offset are prefetched (never a re-decoded nested member).
+consumer; the worker also keeps the running CRC-32 of its output, which the consumer would
+otherwise compute for its fallback check. A prefetch reads its source through its own file
+handle, so only sources that are cheap to open and read at any offset are prefetched (never
+a re-decoded nested member).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import queue
 import threading
+import zlib
 from collections.abc import Callable, Generator, Iterator
 from typing import Final
 
@@ -48,7 +51,7 @@ class _Item:
 
     def __init__(
         self,
-        chunks: list[tuple[bytes, _Snapshot]] | None = None,
+        chunks: list[tuple[bytes, _Snapshot, int]] | None = None,
         *,
         snap: _Snapshot | None = None,
         offset: int | None = None,
@@ -84,6 +87,9 @@ class Prefetch:
     ) -> None:
         self.key = key
         self.counter = BlockCounter()
+        #: CRC-32 of everything delivered so far, computed by the worker (the decoder's
+        #: fallback check; see :meth:`msuinspect.cab.decode.Decoder.stream`)
+        self.crc = 0
         self._start = start
         self._queue: queue.Queue[_Item] = queue.Queue(MAX_BATCHES)
         self._stop = threading.Event()
@@ -102,8 +108,9 @@ class Prefetch:
 
     def _run(self) -> None:
         counter = BlockCounter()
-        batch: list[tuple[bytes, _Snapshot]] = []
+        batch: list[tuple[bytes, _Snapshot, int]] = []
         size = 0
+        crc = 0
 
         def overflow(offset: int) -> None:
             nonlocal batch, size
@@ -118,7 +125,8 @@ class Prefetch:
             for chunk in gen:
                 if self._stop.is_set():
                     return
-                batch.append((chunk, _snap(counter)))
+                crc = zlib.crc32(chunk, crc)
+                batch.append((chunk, _snap(counter), crc))
                 size += len(chunk)
                 if size >= BATCH_BYTES:
                     if not self._put(_Item(batch)):
@@ -144,8 +152,9 @@ class Prefetch:
         while True:
             item = self._queue.get()
             if item.chunks is not None:
-                for chunk, snap in item.chunks:
+                for chunk, snap, crc in item.chunks:
                     _restore(counter, snap)
+                    self.crc = crc
                     yield chunk
                 continue
             assert item.snap is not None

@@ -105,12 +105,19 @@ class _HashSink:
         #: the member's bytes, when ``keep`` asked for them (a nested cabinet)
         self.kept: bytes | None = None
         self.keeping = False
+        self.hook_wants: bool | None = None
+
+    def _hook_wants(self) -> bool:
+        """The hook's answer for this member (asked once: the head does not change)."""
+        if self.hook_wants is None:
+            self.hook_wants = self.hook is not None and self.hook.wants(self.node, self.head)
+        return self.hook_wants
 
     def _wants(self) -> bool:
         if self.keep is not None and self.keep(self.node, self.head):
             self.keeping = True
             return True
-        return self.hook is not None and self.hook.wants(self.node, self.head)
+        return self._hook_wants()
 
     def write(self, data: bytes) -> None:
         if len(self.head) < _SNIFF:
@@ -146,7 +153,7 @@ class _HashSink:
             data, self.buffer = bytes(self.buffer), None
             if self.keeping:
                 self.kept = data
-            if self.hook is not None and self.hook.wants(self.node, self.head):
+            if self.hook is not None and self._hook_wants():
                 if self.lane is not None:
                     self.lane.sync()  # the hook may read the digests
                 self.hook.take(self.node, data)

@@ -184,10 +184,18 @@ class _Hook:
 
     def __init__(self, on_member: Callable[[MemberNode, bytes], None]) -> None:
         self.on_member = on_member
+        #: the kind of each member from its first bytes (the ``head`` the scan keeps), by path
+        self.head_kinds: dict[str, NodeKind] = {}
+
+    def head_kind(self, node: MemberNode) -> NodeKind:
+        kind = self.head_kinds.get(node.path)
+        if kind is None:
+            kind = sniff(node.head, node.member.name)
+        return kind
 
     def wants(self, node: MemberNode, head: bytes) -> bool:
         # the scan holds nothing larger than Limits.max_in_memory
-        kind = sniff(head, node.member.name)
+        kind = self.head_kinds[node.path] = sniff(head, node.member.name)
         if kind is NodeKind.CABINET:
             return looks_like_cabinet(head)
         if kind in (NodeKind.PE, NodeKind.PKCS7):
@@ -218,19 +226,20 @@ def _walk(store: MemberStore, container: PackageNode, ctx: _Context) -> None:
             content = (mn.sha256, len(data)) if mn.sha256 is not None else None
             _examine(node, data, ctx, member_names, content=content)
 
+    hook = _Hook(on_member)
     tree = scan(
         store,
         decode=True,
         hashes=True,
         recursive=False,
         algorithms=("sha1", "sha256"),
-        hook=_Hook(on_member),
+        hook=hook,
     )
     container.findings.extend(tree.findings)
     for mn in tree.members:
         node = nodes.get(mn.path)
         if node is None:
-            kind = sniff(mn.head, mn.member.name)
+            kind = hook.head_kind(mn)
             node = PackageNode(mn.path, mn.member.name, kind, mn.member.size)
         node.sha1 = node.sha1 or mn.sha1
         node.sha256 = node.sha256 or mn.sha256

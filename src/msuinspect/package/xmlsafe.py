@@ -249,6 +249,8 @@ def local(tag: object) -> str:
 
     Comments and processing instructions (whose ``tag`` is a function) give ``""``.
     """
+    if type(tag) is str:  # the common case first (called for every element and attribute)
+        return tag.rpartition("}")[2] if tag.startswith("{") else tag
     if isinstance(tag, etree.QName):
         return str(tag.localname)
     if isinstance(tag, bytes):

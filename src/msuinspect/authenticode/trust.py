@@ -41,6 +41,10 @@ if TYPE_CHECKING:  # pyhanko-certvalidator loads only when a chain is validated
 
 _T = TypeVar("_T")
 
+#: certificates on a path (the leaf included) that :meth:`TrustStore._candidate_paths`
+#: follows; longer ones are left to pyhanko-certvalidator's path builder
+_MAX_PATH = 8
+
 #: EKUs Windows accepts for code signing in update, driver and component signatures
 CODE_SIGNING_EKUS = frozenset(
     {
@@ -243,12 +247,9 @@ class TrustStore:
     ) -> ValidationContext:
         from pyhanko_certvalidator import ValidationContext
         from pyhanko_certvalidator.policy_decl import DisallowWeakAlgorithmsPolicy
-        from pyhanko_certvalidator.registry import SimpleTrustManager
 
-        if self._trust_manager is None:  # built once: it hashes every root's name and key
-            self._trust_manager = SimpleTrustManager.build(trust_roots=self.roots)
         return ValidationContext(
-            trust_manager=self._trust_manager,
+            trust_manager=self._trust(),
             other_certs=list(others),
             moment=moment,
             allow_fetching=False,
@@ -300,14 +301,74 @@ class TrustStore:
             facts = self._paths[key] = self._find_path(leaf, others)
         return facts
 
+    def _trust(self) -> SimpleTrustManager:
+        from pyhanko_certvalidator.registry import SimpleTrustManager
+
+        if self._trust_manager is None:  # built once: it hashes every root's name and key
+            self._trust_manager = SimpleTrustManager.build(trust_roots=self.roots)
+        return self._trust_manager
+
+    def _candidate_paths(
+        self, leaf: x509.Certificate, others: Sequence[x509.Certificate]
+    ) -> list[ValidationPath] | None:
+        """The paths pyhanko-certvalidator's path builder builds without fetching: trust
+        anchors found by the trust manager itself, intermediates matched as its certificate
+        registry matches them (subject name, then key identifier and issuer/serial when both
+        sides have them), and no certificate twice on a path (by issuer and serial). None
+        when there are more than two, or a path is longer than :data:`_MAX_PATH`: then the
+        caller lets pyhanko-certvalidator build.
+
+        This costs a few dictionary look-ups where the path builder costs a validation
+        context and an event-loop round; the one path it finds is then validated in full by
+        pyhanko-certvalidator (:meth:`_find_path`)."""
+        from pyhanko_certvalidator.path import ValidationPath
+
+        trust = self._trust()
+        by_subject: dict[object, list[x509.Certificate]] = {}
+        for c in others:
+            if not trust.is_root(c):
+                by_subject.setdefault(c.subject.hashable, []).append(c)
+        found: list[ValidationPath] = []
+
+        def walk(chain: list[x509.Certificate], seen: frozenset[object]) -> bool:
+            cert = chain[-1]
+            for anchor in trust.find_potential_issuers(cert):
+                found.append(ValidationPath(anchor, list(reversed(chain[1:])), leaf))
+                if len(found) > 2:
+                    return False
+            aki = cert.authority_key_identifier
+            issuer_serial = cert.authority_issuer_serial
+            for issuer in by_subject.get(cert.issuer.hashable, ()):
+                if issuer.issuer_serial in seen:
+                    continue
+                if aki and issuer.key_identifier and aki != issuer.key_identifier:
+                    continue  # the path builder's own filters (registry.find_potential_issuers)
+                if issuer_serial and issuer_serial != issuer.issuer_serial:
+                    continue
+                if len(chain) >= _MAX_PATH:
+                    return False
+                if not walk([*chain, issuer], seen | {issuer.issuer_serial}):
+                    return False
+            return True
+
+        if not walk([leaf], frozenset({leaf.issuer_serial})):
+            return None
+        return found
+
     def _find_path(self, leaf: x509.Certificate, others: Sequence[x509.Certificate]) -> _PathFacts:
         from pyhanko_certvalidator.errors import (
             InvalidCertificateError,
             PathBuildingError,
             ValidationError,
         )
-        from pyhanko_certvalidator.validate import async_validate_path
 
+        try:
+            candidates = self._candidate_paths(leaf, others)
+        except ASN1_ERRORS:
+            candidates = None
+        if candidates is not None and len(candidates) == 1:
+            # the only path the builder could find, if it finds one: validate it (below)
+            return self._settle(candidates[0], leaf, others)
         vc = self._context(_dt.datetime.now(_dt.UTC), others)
 
         async def build() -> list[ValidationPath]:
@@ -337,7 +398,16 @@ class TrustStore:
             return _PathFacts()
         if len(paths) != 1:
             return _PathFacts()
-        path = paths[0]
+        return self._settle(paths[0], leaf, others)
+
+    def _settle(
+        self, path: ValidationPath, leaf: x509.Certificate, others: Sequence[x509.Certificate]
+    ) -> _PathFacts:
+        """The facts of the one path there is: validated in full at a moment inside every
+        validity window on it, its certificates kept for per-moment checks."""
+        from pyhanko_certvalidator.errors import ValidationError
+        from pyhanko_certvalidator.validate import async_validate_path
+
         certs = list(path)  # anchor first
         checked = certs[1:]
         starts = [c["tbs_certificate"]["validity"]["not_before"].native for c in checked]

@@ -35,6 +35,7 @@ from msuinspect.limits import Limits, OutputBudget
 from msuinspect.source import ByteSource
 
 LAYER = "cab"
+_UNSET = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +176,76 @@ def _nothing() -> Generator[DataBlock, None, None]:
     yield from ()
 
 
+def _start_checked(
+    plan: FolderPlan,
+    codec: Codec,
+    gen: Generator[bytes, None, None],
+    checker: Codec,
+    window: int,
+    block_count: int,
+) -> Generator[bytes, None, None]:
+    """``gen``'s output, its first ``window`` bytes held back until ``checker`` (a backend
+    that rejects LZX matches before the folder's start) has decoded the same bytes. Only the
+    first window can reach back before the start: later matches stay inside the output."""
+    head: list[bytes] | None = []
+    got = 0
+    try:
+        for chunk in gen:
+            if head is None:
+                yield chunk
+                continue
+            head.append(chunk)
+            got += len(chunk)
+            if got >= window:
+                _check_start(plan, codec, head, window, checker, block_count)
+                yield from head
+                head = None
+        if head is not None and got:
+            _check_start(plan, codec, head, got, checker, block_count)
+            yield from head
+    finally:
+        gen.close()
+
+
+def _check_start(
+    plan: FolderPlan,
+    codec: Codec,
+    head: list[bytes],
+    n: int,
+    checker: Codec,
+    block_count: int,
+) -> None:
+    crc = left = 0
+    left = n
+    for chunk in head:
+        crc = zlib.crc32(chunk[:left], crc)
+        left -= min(left, len(chunk))
+        if not left:
+            break
+    blocks = plan_blocks(plan, need=n, counter=BlockCounter(), verify_checksums=False)
+    other = done = 0
+    try:
+        for chunk in checker.decode(blocks, plan.compression, block_count, n):
+            take = min(len(chunk), n - done)
+            other = zlib.crc32(chunk[:take], other)
+            done += take
+            if done >= n:
+                break
+    except CodecError as exc:
+        raise CodecError(
+            f"{checker.description} rejects the first {n} bytes of {plan.label} that "
+            f"{codec.description} decoded ({exc.message}): invalid LZX data, such as a match "
+            f"before the start of the folder, which {codec.description} fills from stale memory"
+        ) from None
+    finally:
+        blocks.close()
+    if done < n or other != crc:
+        raise CodecError(
+            f"{codec.description} and {checker.description} disagree on the first {n} bytes "
+            f"of {plan.label}"
+        )
+
+
 class FolderDataEnded(DecodeError):
     """The folder's blocks hold fewer bytes than its members claim."""
 
@@ -206,10 +277,29 @@ class Decoder:
         self._block_counts: dict[int, int] = {}  # id(plan) -> joined block count
         #: the store's findings list: what decoding learns is reported with the cabinet's
         self.findings = findings
+        #: the backend that checks the start of LZX output (resolved on first use)
+        self._checker: Codec | object | None = _UNSET
         #: folders being decoded ahead on a worker thread, by (id(plan), need)
         self._prefetched: dict[tuple[int, int], tuple[Codec, Prefetch]] = {}
 
-    def _codecs_for(self, plan: FolderPlan) -> list[Codec]:
+    def _codecs_for(self, plan: FolderPlan, need: int = 0) -> list[Codec]:
+        """The enabled backends for the plan, in the order to try them. An LZX folder whose
+        members need no more than one window goes first to a backend that rejects matches
+        before the folder's start, when one is enabled: its output needs no check then
+        (see :func:`_start_checked`)."""
+        found = self._enabled_for(plan)
+        bits = plan.compression.window_bits
+        if (
+            plan.compression.kind is CompressionKind.LZX
+            and bits is not None
+            and 0 < need <= 1 << bits
+            and not found[0].rejects_lzx_before_start
+        ):
+            strict = [c for c in found if c.rejects_lzx_before_start]
+            found = strict + [c for c in found if not c.rejects_lzx_before_start]
+        return found
+
+    def _enabled_for(self, plan: FolderPlan) -> list[Codec]:
         comp = plan.compression
         kind = comp.kind
         offset = plan.first.folder.record_offset + 6
@@ -256,6 +346,37 @@ class Decoder:
             and plan.first.layout.header.cb_cf_data == 0
         )
 
+    def _start_checker(self, plan: FolderPlan, codec: Codec) -> Codec | None:
+        """The backend that checks the start of ``codec``'s output for ``plan``, if any is
+        needed and installed (see :attr:`Codec.rejects_lzx_before_start`)."""
+        if codec.rejects_lzx_before_start or plan.compression.kind is not CompressionKind.LZX:
+            return None
+        if self._checker is _UNSET:
+            from msuinspect.cab.codecs.registry import default_codecs
+
+            pool = [*self.codecs, *default_codecs()]
+            self._checker = next(
+                (c for c in pool if CompressionKind.LZX in c.kinds and c.rejects_lzx_before_start),
+                None,
+            )
+        return self._checker if isinstance(self._checker, Codec) else None
+
+    def _decode(
+        self,
+        plan: FolderPlan,
+        codec: Codec,
+        checker: Codec | None,
+        blocks: Iterator[DataBlock],
+        block_count: int,
+        need: int,
+        delegate: bool,
+    ) -> Generator[bytes, None, None]:
+        gen = codec.decode(blocks, plan.compression, block_count, need, keep_checksums=delegate)
+        bits = plan.compression.window_bits
+        if checker is None or bits is None:
+            return gen
+        return _start_checked(plan, codec, gen, checker, min(need, 1 << bits), block_count)
+
     def prefetch(self, plan: FolderPlan, need: int) -> None:
         """Start decoding the first ``need`` bytes of the folder on a worker thread, for a
         later :meth:`stream` of the same plan and size (which then takes its output).
@@ -273,11 +394,12 @@ class Decoder:
         ):
             return
         try:
-            codec = self._codecs_for(plan)[0]
+            codec = self._codecs_for(plan, need)[0]
         except MsuInspectError:
             return
         block_count = self._block_counts.setdefault(id(plan), plan.declared_blocks)
         delegate = self._can_delegate_checksums(plan, codec)
+        checker = self._start_checker(plan, codec)
 
         def start(
             counter: BlockCounter, on_overflow: Callable[[int], None]
@@ -290,9 +412,7 @@ class Decoder:
                 verify_checksums=not delegate,
             )
             try:
-                yield from codec.decode(
-                    blocks, plan.compression, block_count, need, keep_checksums=delegate
-                )
+                yield from self._decode(plan, codec, checker, blocks, block_count, need, delegate)
             finally:
                 blocks.close()
 
@@ -313,7 +433,7 @@ class Decoder:
         """
         if need <= 0:
             return
-        codecs = self._codecs_for(plan)
+        codecs = self._codecs_for(plan, need)
         block_count = self._block_counts.get(id(plan))
         if block_count is None:  # reads block headers once per plan of a set
             block_count = self._block_counts[id(plan)] = plan.block_count()
@@ -347,8 +467,14 @@ class Decoder:
                         on_overflow=functools.partial(self._overflow, plan),
                         verify_checksums=not delegate,
                     )
-                    gen = codec.decode(
-                        blocks, plan.compression, block_count, need, keep_checksums=delegate
+                    gen = self._decode(
+                        plan,
+                        codec,
+                        self._start_checker(plan, codec),
+                        blocks,
+                        block_count,
+                        need,
+                        delegate,
                     )
                 try:
                     for chunk in gen:

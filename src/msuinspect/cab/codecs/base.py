@@ -19,6 +19,10 @@ class Codec(ABC):
     kinds: frozenset[CompressionKind]
     #: the backend checks CFDATA checksums itself (in C), so they can be handed to it
     verifies_checksums: bool = False
+    #: the backend rejects LZX matches that reach back before the start of the folder;
+    #: one that does not returns whatever its window buffer held there (stale memory), so
+    #: the decoder has the start of its output checked by one that does
+    rejects_lzx_before_start: bool = True
 
     @property
     @abstractmethod

@@ -85,3 +85,26 @@ def test_scan_digests_match_hashlib(backend: str, kind: str) -> None:
         assert mn.sha256 == hashlib.sha256(body).hexdigest()
         assert mn.sha1 == hashlib.sha1(body).hexdigest()
         assert mn.head == body[:8]
+
+
+@pytest.mark.parametrize("split", [1, 4, 7, 8, 9])
+def test_a_hook_gets_every_byte_of_a_member_split_across_chunks(split: int) -> None:
+    """A member that starts ``split`` bytes before the end of a decoder chunk (a stored
+    block here): the bytes of that first short chunk reach the hook too."""
+    from support.cabs import BLOCK
+
+    first = b"A" * (BLOCK - split)
+    second = b"<?xml version='1.0'?><x>" + b"y" * 500 + b"</x>"
+    data = stored_cab([(b"a.bin", first), (b"b.xml", second)])
+    taken: dict[str, bytes] = {}
+
+    class Hook:
+        def wants(self, node: object, head: bytes) -> bool:
+            return True
+
+        def take(self, node: object, body: bytes) -> None:
+            taken[node.member.name] = body  # type: ignore[attr-defined]
+
+    cab = Cabinet.open(BytesSource(data, "split.cab"), codecs=codecs_by_key(["zlib"]))
+    scan(cab, decode=True, hashes=True, recursive=False, hook=Hook())
+    assert taken == {"a.bin": first, "b.xml": second}

@@ -120,6 +120,7 @@ class _HashSink:
         return self._hook_wants()
 
     def write(self, data: bytes) -> None:
+        before = self.head  # every byte written so far, while undecided (< _SNIFF bytes)
         if len(self.head) < _SNIFF:
             self.head += data[: _SNIFF - len(self.head)]
         if not self.decided and (
@@ -127,7 +128,9 @@ class _HashSink:
         ):
             self.decided = True
             if self._wants():
-                self.buffer = bytearray()
+                # the bytes of earlier writes too: a member can start a few bytes before the
+                # end of a decoder's chunk
+                self.buffer = bytearray(before)
         if self.buffer is not None:
             self.buffer += data
         lane = self.lane

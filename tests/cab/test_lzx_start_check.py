@@ -1,7 +1,6 @@
-"""LZX output from a backend that does not reject matches before the folder's start
-(libarchive 3.6.2 copies them out of its uninitialised window) is checked over its first
-window by one that does (libmspack); an LZX folder that fits in one window goes to that
-backend first."""
+"""LZX folders go first to a backend that rejects matches before the folder's start
+(libmspack); the output of one that does not (libarchive 3.6.2 copies them out of its
+uninitialised window) is checked over its first window by one that does."""
 
 from __future__ import annotations
 
@@ -104,9 +103,12 @@ def test_the_first_window_is_checked_and_the_rest_is_not_held() -> None:
     assert "disagree" in " ".join(r.describe() for r in changed.decode_log)
 
 
-def test_a_folder_within_one_window_goes_to_the_strict_backend_first() -> None:
+def test_lzx_goes_to_the_strict_backend_first() -> None:
     path = _corpus("cab/libarchive/test_read_format_cab_lzx_invalid_history.cab")
     cab = Cabinet.open(FileSource(str(path)))
     _digests(cab)
     (record,) = cab.decode_log
     assert record.failures[0][0].startswith("libmspack")
+    big = Cabinet.open(FileSource(str(_corpus("cab/ms/vc2008_x86_VC_RED.cab"))))
+    assert all(e is None for _n, _h, e in _digests(big))
+    assert [r.codec for r in big.decode_log] == [_codec("libmspack").description]

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from msuinspect.cab.cabinet import Cabinet
 from msuinspect.cab.codecs.base import Codec
+from msuinspect.cab.decode import codec_order
 from msuinspect.cab.extract import ExtractReport
 from msuinspect.cab.tree import ContainerNode
 from msuinspect.cab.volumes import CabinetSet
@@ -53,8 +54,7 @@ def render_layout(cab: Cabinet, codecs: list[Codec], emit: Emit, indent: str = "
     else:
         emit(f"{indent}signature none (no Authenticode reserve)")
     for fo in lay.folders:
-        kind = fo.compression.kind
-        able = [c.key for c in codecs if kind is not None and kind in c.kinds]
+        able = [c.key for c in codec_order(codecs, fo.compression)]
         plan = "decoders: " + (" > ".join(able) if able else "none available")
         emit(
             f"{indent}folder {fo.index}  {fo.compression}, {fo.c_cf_data} block(s), data at "

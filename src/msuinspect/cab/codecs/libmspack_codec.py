@@ -109,6 +109,11 @@ _IN = 1
 _OUT = 2
 _RETAIN = 1 << 20
 _QUEUE_DEPTH = 8
+#: output gathered before it is handed over (libmspack writes 32 KiB frames)
+_OUT_BATCH = 1 << 20
+#: bytes from the start that are always read through the buffer (the synthetic headers and
+#: the first blocks), where libmspack may seek back
+_HEAD_KEEP = 64 << 10
 
 
 class _InputStream:
@@ -123,6 +128,14 @@ class _InputStream:
 
     def read(self, dest: int, n: int) -> int:
         end_buf = self.buf_start + len(self.buf)
+        if self.pos == end_buf and self.pos >= _HEAD_KEEP:
+            # past the headers libmspack reads the blocks once, in order: straight into its
+            # buffer, nothing kept (a seek back there fails, and the next backend is tried)
+            got = self.cab.readinto(memoryview((ctypes.c_char * n).from_address(dest)).cast("B"))
+            self.pos += got
+            self.buf.clear()
+            self.buf_start = self.pos
+            return got
         if self.pos > end_buf:
             skipped = self.cab.skip(self.pos - end_buf)
             self.buf.clear()
@@ -136,13 +149,14 @@ class _InputStream:
         if want_end > end_buf:
             extra = bytearray(want_end - end_buf)
             got = self.cab.readinto(memoryview(extra))
-            self.buf += extra[:got]
+            self.buf += memoryview(extra)[:got]
             end_buf += got
         take = min(n, end_buf - self.pos)
         if take > 0:
             start = self.pos - self.buf_start
-            chunk = bytes(self.buf[start : start + take])
-            ctypes.memmove(dest, chunk, take)
+            view = (ctypes.c_char * take).from_buffer(self.buf, start)
+            ctypes.memmove(dest, view, take)
+            del view  # releases the buffer, which is trimmed below
             self.pos += take
         if len(self.buf) > 2 * _RETAIN:
             drop = len(self.buf) - _RETAIN
@@ -213,6 +227,7 @@ class _Job:
         self.codec = codec
         self.input = _InputStream(cab)
         self.out: queue.Queue[bytes | None] = queue.Queue(_QUEUE_DEPTH)
+        self.pending = bytearray()
         self.cancelled = threading.Event()
         self.failure: BaseException | None = None
         self.error_code = 0
@@ -265,14 +280,25 @@ class _Job:
     def _write(self, f: Any, src: Any, n: int) -> int:
         if f != _OUT:
             return -1
-        data = ctypes.string_at(src, n)
+        # libmspack writes one 32 KiB frame at a time: gather them, hand over ~1 MiB
+        self.pending += ctypes.string_at(src, n)
+        if len(self.pending) >= _OUT_BATCH and not self._flush():
+            return -1
+        return n
+
+    def _flush(self) -> bool:
+        """Hand the gathered output to the consumer; False when cancelled."""
+        if not self.pending:
+            return True
+        data = bytes(self.pending)
+        self.pending.clear()
         while not self.cancelled.is_set():
             try:
                 self.out.put(data, timeout=0.05)
-                return n
+                return True
             except queue.Full:
                 continue
-        return -1
+        return False
 
     def _seek(self, f: Any, offset: int, mode: int) -> int:
         if f != _IN:
@@ -333,6 +359,7 @@ class _Job:
         finally:
             if cabd_p:
                 lib.mspack_destroy_cab_decompressor(cabd_p)
+            self._flush()
             while not self.cancelled.is_set():
                 try:
                     self.out.put(None, timeout=0.05)

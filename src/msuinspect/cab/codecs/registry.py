@@ -14,10 +14,12 @@ _DEFAULT: list[Codec] | None = None
 def default_codecs() -> list[Codec]:
     """Available backends in preference order (cached).
 
-    The order is the fastest measured first for every compression type (``make bench``,
-    bench/README.md): libarchive for LZX, MSZIP and stored folders (checksums verified in
-    C; faster than the in-house reader on MSZIP and stored), then the in-house zlib reader,
-    then libmspack (Quantum, and the last fallback).
+    The order is the fastest measured first for MSZIP and stored folders (``make bench``,
+    bench/README.md): libarchive (checksums verified in C; faster than the in-house reader),
+    then the in-house zlib reader, then libmspack (Quantum). LZX folders go to libmspack
+    first whatever the order (:meth:`msuinspect.cab.decode.Decoder._codecs_for`): it
+    rejects matches before the start of a folder, which libarchive fills from stale
+    memory.
     """
     global _DEFAULT
     if _DEFAULT is None:

@@ -32,11 +32,11 @@ from msuinspect.cab.cfdata import BlockCounter
 #: output gathered before a batch is handed to the consumer
 BATCH_BYTES: Final = 1 << 20
 #: batches that may wait for the consumer
-MAX_BATCHES: Final = 6
+MAX_BATCHES: Final = 3
 #: a walk prefetches the folders after the current one while their output adds up to at most
 #: this much (at least one folder), and at most :data:`MAX_AHEAD` of them
 LOOKAHEAD_BYTES: Final = 16 << 20
-MAX_AHEAD: Final = 4
+MAX_AHEAD: Final = 2
 #: folders needing fewer bytes are decoded inline (a thread costs more than it saves)
 MIN_PREFETCH: Final = 256 << 10
 

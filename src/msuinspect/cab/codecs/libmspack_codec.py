@@ -108,7 +108,7 @@ _ERRORS = {
 _IN = 1
 _OUT = 2
 _RETAIN = 1 << 20
-_QUEUE_DEPTH = 8
+_QUEUE_DEPTH = 2
 #: output gathered before it is handed over (libmspack writes 32 KiB frames)
 _OUT_BATCH = 1 << 20
 #: bytes from the start that are always read through the buffer (the synthetic headers and

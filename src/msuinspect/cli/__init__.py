@@ -124,10 +124,32 @@ class _LazyGroup(click.Group):
         return super().get_command(ctx, cmd_name)
 
 
+_M_ARENA_MAX = -8  # glibc mallopt parameter
+
+
+def _one_malloc_arena() -> None:
+    """Ask glibc for one malloc arena. By default every thread that allocates gets its own,
+    and the decoder threads of a walk (cab/prefetch.py) then keep freed memory spread over
+    several: full inspect of the benchmark LZX cabinet peaked at 191 MB RSS with the
+    default and 155 MB with one arena, in the same time. The command line owns its process,
+    so it asks before any thread starts; the library leaves the allocator alone. Not glibc
+    (no ``mallopt``), not Linux: nothing to do."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt(_M_ARENA_MAX, 1)
+
+
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="msuinspect")
 def main() -> None:
     """Inspect Windows update packages (MSU, CAB) offline."""
+    _one_malloc_arena()
 
 
 _LIST_EXIT_HELP = (

@@ -10,6 +10,7 @@ asked to verify them itself (``keep_checksums``), which it does in C.
 
 from __future__ import annotations
 
+import os
 import struct
 from collections.abc import Iterator
 
@@ -65,6 +66,8 @@ class SyntheticCab:
         self._pos_in_chunk = 0
         self.position = 0
         self.eof = False
+        #: bytes to serve again first: (file, length, served), see :meth:`replay_first`
+        self._replay: tuple[int, int, int] | None = None
 
     def _next_chunk(self) -> bool:
         try:
@@ -77,10 +80,35 @@ class SyntheticCab:
         self._pos_in_chunk = 0
         return True
 
+    def replay_first(self, fd: int, n: int) -> None:
+        """Serve the ``n`` bytes already read (kept in the file ``fd``, which this object
+        now owns and closes) again from the start, then carry on."""
+        self._replay = (fd, n, 0)
+        self.position = 0
+
+    def _read_replay(self, buf: memoryview) -> int:
+        assert self._replay is not None
+        fd, n, done = self._replay
+        filled = 0
+        while filled < len(buf) and done < n:
+            got = os.preadv(fd, [buf[filled : filled + n - done]], done)
+            if got <= 0:
+                break
+            filled += got
+            done += got
+        if done >= n or filled < len(buf):
+            os.close(fd)
+            self._replay = None
+        else:
+            self._replay = (fd, n, done)
+        return filled
+
     def readinto(self, buf: memoryview) -> int:
-        """Copy up to ``len(buf)`` bytes; 0 at the end."""
+        """Copy up to ``len(buf)`` bytes (fewer only at the end); 0 at the end."""
         filled = 0
         want = len(buf)
+        if self._replay is not None:
+            filled = self._read_replay(buf)
         while filled < want:
             avail = len(self._chunk) - self._pos_in_chunk
             if avail == 0:

@@ -226,9 +226,7 @@ class LibmspackCodec(Codec):
                 yield item
         finally:
             job.cancel()
-        job.raise_failure()
-        if produced < need:
-            raise CodecError(f"libmspack produced {produced} bytes, {need} needed")
+        job.finish(produced, need)
 
     def _decode_in_memory(
         self, cab: SyntheticCab, files: _MemoryFiles, need: int
@@ -248,9 +246,7 @@ class LibmspackCodec(Codec):
                 yield data
         finally:
             files.close()
-        job.raise_failure()
-        if produced < need:
-            raise CodecError(f"libmspack produced {produced} bytes, {need} needed")
+        job.finish(produced, need)
 
 
 #: at most this many decoded bytes go through in-memory files (more: the streaming path)
@@ -333,6 +329,12 @@ class _Job:
                 self.out.get_nowait()
             except queue.Empty:
                 self.thread.join(0.01)
+
+    def finish(self, produced: int, need: int) -> None:
+        """Raise what went wrong: the job's failure, or too little output."""
+        self.raise_failure()
+        if produced < need:
+            raise CodecError(f"libmspack produced {produced} bytes, {need} needed")
 
     def raise_failure(self) -> None:
         if self.failure is not None:

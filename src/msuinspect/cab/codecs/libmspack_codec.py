@@ -12,6 +12,7 @@ since 2003).
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import os
@@ -241,7 +242,8 @@ class LibmspackCodec(Codec):
             job.start()
             job.thread.join()
             os.lseek(files.output, 0, os.SEEK_SET)
-            while data := os.read(files.output, min(_OUT_BATCH, need - produced)):
+            size = min(files.written, need)
+            while data := os.read(files.output, min(_OUT_BATCH, size - produced)):
                 produced += len(data)
                 yield data
         finally:
@@ -262,6 +264,8 @@ class _MemoryFiles:
     def __init__(self, input_fd: int, output_fd: int) -> None:
         self.input = input_fd
         self.output = output_fd
+        #: bytes libmspack wrote to the output (its position when it closed the file)
+        self.written = 0
 
     @staticmethod
     def make(cab: SyntheticCab, need: int) -> _MemoryFiles | None:
@@ -286,6 +290,8 @@ class _MemoryFiles:
                     cab.replay_first(fd_in, written)
                     return None
             fd_out = os.memfd_create("msuinspect-out", os.MFD_CLOEXEC)
+            with contextlib.suppress(OSError):  # one allocation, not a fault per page
+                os.posix_fallocate(fd_out, 0, need)
         except BaseException:
             os.close(fd_in)
             raise
@@ -309,6 +315,7 @@ class _Job:
         #: in-memory files read and written by libmspack's C stdio, or None (callbacks)
         self.files = files
         self.c_files: set[int] = set()
+        self.out_file: int | None = None
         self.input = _InputStream(cab)
         self.out: queue.Queue[bytes | None] = queue.Queue(_QUEUE_DEPTH)
         self.pending = bytearray()
@@ -350,9 +357,14 @@ class _Job:
         if self.files is not None and (name, mode) in ((b"in", 0), (b"out", 1)):
             fd = self.files.input if mode == 0 else self.files.output
             path = f"/proc/self/fd/{fd}".encode()
-            handle = self.codec._c_open(ctypes.addressof(self.codec._default), path, mode)
+            # the output was allocated in one go (see _MemoryFiles.make): open it for update,
+            # not truncated; its length is where libmspack stopped writing (see _close)
+            c_mode = mode if mode == 0 else 2
+            handle = self.codec._c_open(ctypes.addressof(self.codec._default), path, c_mode)
             if handle:
                 self.c_files.add(handle)
+                if mode == 1:
+                    self.out_file = handle
             return handle or 0
         if name == b"in" and mode == 0:
             self.input.pos = 0
@@ -363,6 +375,8 @@ class _Job:
 
     def _close(self, f: Any) -> None:
         if f in self.c_files:
+            if f == self.out_file and self.files is not None:
+                self.files.written = int(self.codec._c_tell(f))
             self.c_files.discard(f)
             self.codec._c_close(f)
 
@@ -461,6 +475,8 @@ class _Job:
         finally:
             if cabd_p:
                 lib.mspack_destroy_cab_decompressor(cabd_p)
+            for f in list(self.c_files):  # files libmspack left open
+                self._close(f)
             self._flush()
             while not self.cancelled.is_set():
                 try:

@@ -24,16 +24,19 @@ def _digests(path: Path, key: str) -> list[tuple[str, str | None, str | None]]:
     return [(m.member.name, m.sha256, m.error.code if m.error else None) for m in tree.members]
 
 
-def _cabinets() -> list[Path]:
-    paths = sorted((FIXTURES / "cab").glob("mszip*.cab"))
+def _cabinets() -> list[object]:
+    params: list[object] = [
+        pytest.param(p, id=p.name) for p in sorted((FIXTURES / "cab").glob("mszip*.cab"))
+    ]
     root = corpus_dir()
     if root is not None:
-        paths += [Path(root) / "cab/ms/vc2008_x86_VC_RED.cab"]
-        paths += sorted(Path(root, "cab/update").glob("*.cab"))[:3]
-    return paths
+        real = [Path(root) / "cab/ms/vc2008_x86_VC_RED.cab"]
+        real += sorted(Path(root, "cab/update").glob("*.cab"))[:3]
+        params += [pytest.param(p, id=p.name, marks=pytest.mark.corpus) for p in real]
+    return params
 
 
-@pytest.mark.parametrize("path", _cabinets(), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", _cabinets())
 def test_memory_streaming_and_replay_agree(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     if "libmspack" not in {c.key for c in default_codecs()}:
         pytest.skip("libmspack not installed")

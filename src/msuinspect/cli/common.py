@@ -80,6 +80,15 @@ trust_root_option = click.option(
     help="also trust the root certificate(s) in FILE (PEM or DER); repeatable",
 )
 
+#: ``--fail-on LEVEL``, as ``fail_on`` (``inspect`` and ``scan``)
+fail_on_option = click.option(
+    "--fail-on",
+    type=click.Choice(["error", "problem", "warning", "never"]),
+    default="problem",
+    show_default=True,
+    help="the least outcome that makes the exit status non-zero",
+)
+
 #: ``--as-of DATE``, as ``as_of``; read with :func:`_parse_as_of`
 as_of_option = click.option(
     "--as-of",

@@ -32,6 +32,7 @@ from msuinspect.cli.common import (
     _parse_as_of,
     _trust_store,
     as_of_option,
+    fail_on_option,
     trust_root_option,
 )
 from msuinspect.cli.limit_opts import all_limit_options, limits_from_options
@@ -114,13 +115,7 @@ class _Status:
     "(build=6002,arch=amd64,kb=KB4474419+KB4493730,roots=2010+2011,esu=y2), "
     "preset:NAME (msuinspect host presets) or a .toml profile (docs/host.md)",
 )
-@click.option(
-    "--fail-on",
-    type=click.Choice(["error", "problem", "warning", "never"]),
-    default="problem",
-    show_default=True,
-    help="the least outcome that makes the exit status non-zero",
-)
+@fail_on_option
 @all_limit_options
 def inspect_cmd(
     files: tuple[str, ...],

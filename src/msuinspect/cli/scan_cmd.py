@@ -46,6 +46,7 @@ from msuinspect.cli.common import (
     _parse_as_of,
     _trust_store,
     as_of_option,
+    fail_on_option,
     trust_root_option,
 )
 from msuinspect.cli.inspect_cmd import FAIL_ON, _Status
@@ -215,13 +216,7 @@ def _host_key(host: HostProfile | None) -> str:
     help="report format",
 )
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="write the report here")
-@click.option(
-    "--fail-on",
-    type=click.Choice(["error", "problem", "warning", "never"]),
-    default="problem",
-    show_default=True,
-    help="the least outcome that makes the exit status non-zero",
-)
+@fail_on_option
 @click.option("--cache", "cache_path", type=click.Path(dir_okay=False), help="cache database")
 @click.option("--no-cache", is_flag=True, help="neither read nor write the result cache")
 @click.option("--all", "all_files", is_flag=True, help="also files that are not update files")

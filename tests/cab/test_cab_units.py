@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import struct
-from collections.abc import Generator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,13 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from msuinspect.cab import Cabinet, CompressionKind, open_nested
-from msuinspect.cab.cfdata import DataBlock
 from msuinspect.cab.checksum import cfdata_checksum
-from msuinspect.cab.codecs.base import Codec
 from msuinspect.cab.codecs.registry import codecs_by_key, default_codecs
 from msuinspect.cab.codecs.zlib_codec import ZlibCodec
 from msuinspect.cab.names import analyse, classify, sanitise
-from msuinspect.cab.structs import Compression
 from msuinspect.errors import (
     ChecksumError,
     CodecError,
@@ -32,6 +29,7 @@ from msuinspect.limits import Limits
 from msuinspect.source import BytesSource, ReplayStream
 
 from support.cabs import STORED, cabinet, cfdata
+from support.codecs import RewritingCodec
 from support.corpus import FIXTURES
 
 MULTIBLOCK = FIXTURES / "cab" / "mszip_multiblock.cab"
@@ -41,31 +39,19 @@ def _digests(cab: Cabinet) -> dict[str, str]:
     return {m.name: hashlib.sha256(cab.read_member(m)).hexdigest() for m in cab.members}
 
 
-class FailingCodec(Codec):
+class FailingCodec(RewritingCodec):
     """Delivers ``good`` bytes of the real output, then fails."""
 
     key = "failing"
-    kinds = frozenset({CompressionKind.MSZIP, CompressionKind.NONE})
 
     def __init__(self, good: int, corrupt: bool = False) -> None:
+        super().__init__(ZlibCodec(), frozenset({CompressionKind.MSZIP, CompressionKind.NONE}))
         self.good = good
         self.corrupt = corrupt
 
-    @property
-    def description(self) -> str:
-        return "failing test codec"
-
-    def decode(
-        self,
-        blocks: Iterator[DataBlock],
-        compression: Compression,
-        block_count: int,
-        need: int,
-        *,
-        keep_checksums: bool = False,
-    ) -> Generator[bytes, None, None]:
+    def rewrite(self, chunks: Iterator[bytes]) -> Iterator[bytes]:
         sent = 0
-        for chunk in ZlibCodec().decode(blocks, compression, block_count, need):
+        for chunk in chunks:
             take = chunk[: self.good - sent]
             if self.corrupt and take:
                 take = bytes([take[0] ^ 0xFF]) + take[1:]

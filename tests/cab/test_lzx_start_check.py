@@ -4,19 +4,19 @@ uninitialised window) is checked over its first window by one that does."""
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from msuinspect.cab.cabinet import Cabinet
-from msuinspect.cab.cfdata import DataBlock
 from msuinspect.cab.codecs.base import Codec
 from msuinspect.cab.codecs.registry import default_codecs
-from msuinspect.cab.structs import Compression, CompressionKind
+from msuinspect.cab.structs import CompressionKind
 from msuinspect.cab.tree import scan
 from msuinspect.source import FileSource
 
+from support.codecs import RewritingCodec
 from support.corpus import corpus_dir
 
 pytestmark = pytest.mark.corpus
@@ -36,33 +36,20 @@ def _codec(key: str) -> Codec:
     pytest.skip(f"{key} not installed")
 
 
-class _Lenient(Codec):
+class _Lenient(RewritingCodec):
     """libmspack's output, presented as a backend that does not check LZX history, with
     one byte changed at ``flip`` (None: unchanged)."""
 
     key = "lenient"
-    kinds = frozenset({CompressionKind.LZX})
     rejects_lzx_before_start = False
 
     def __init__(self, inner: Codec, flip: int | None) -> None:
-        self.inner = inner
+        super().__init__(inner, frozenset({CompressionKind.LZX}))
         self.flip = flip
 
-    @property
-    def description(self) -> str:
-        return "lenient"
-
-    def decode(
-        self,
-        blocks: Iterator[DataBlock],
-        compression: Compression,
-        block_count: int,
-        need: int,
-        *,
-        keep_checksums: bool = False,
-    ) -> Generator[bytes, None, None]:
+    def rewrite(self, chunks: Iterator[bytes]) -> Iterator[bytes]:
         pos = 0
-        for chunk in self.inner.decode(blocks, compression, block_count, need):
+        for chunk in chunks:
             if self.flip is not None and pos <= self.flip < pos + len(chunk):
                 b = bytearray(chunk)
                 b[self.flip - pos] ^= 0xFF

@@ -346,6 +346,13 @@ class Decoder:
             and plan.first.layout.header.cb_cf_data == 0
         )
 
+    def _block_count(self, plan: FolderPlan) -> int:
+        """The plan's joined block count (block headers read once per plan of a set)."""
+        count = self._block_counts.get(id(plan))
+        if count is None:
+            count = self._block_counts[id(plan)] = plan.block_count()
+        return count
+
     def _start_checker(self, plan: FolderPlan, codec: Codec) -> Codec | None:
         """The backend that checks the start of ``codec``'s output for ``plan``, if any is
         needed and installed (see :attr:`Codec.rejects_lzx_before_start`)."""
@@ -397,7 +404,7 @@ class Decoder:
             codec = self._codecs_for(plan)[0]
         except MsuInspectError:
             return
-        block_count = self._block_counts.setdefault(id(plan), plan.declared_blocks)
+        block_count = self._block_count(plan)  # one segment: no I/O
         delegate = self._can_delegate_checksums(plan, codec)
         checker = self._start_checker(plan, codec)
 
@@ -434,9 +441,7 @@ class Decoder:
         if need <= 0:
             return
         codecs = self._codecs_for(plan)
-        block_count = self._block_counts.get(id(plan))
-        if block_count is None:  # reads block headers once per plan of a set
-            block_count = self._block_counts[id(plan)] = plan.block_count()
+        block_count = self._block_count(plan)
         record = DecodeRecord(plan.path, plan.label, str(plan.compression))
         emitted = 0
         emitted_crc = 0

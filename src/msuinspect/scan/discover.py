@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from msuinspect.scan import images
+from msuinspect.scan.walk import tree_entries
 
 #: first bytes of the files a scan inspects
 UPDATE_MAGICS: tuple[bytes, ...] = (b"MSCF", b"MZ", b"\x30")
@@ -176,38 +177,29 @@ def _walk(
         if on_note is not None:
             on_note(Note(kind, path, detail))
 
-    stack: list[str] = [top]
-    while stack:
-        folder = stack.pop()
+    def unreadable(path: str, exc: OSError, folder: bool) -> None:
+        what = "cannot list folder" if folder else "cannot read"
+        note(NoteKind.UNLISTABLE, path, f"{what}: {exc.strerror}")
+
+    for entry in tree_entries(top, unreadable):
         try:
-            with os.scandir(folder) as it:
-                entries = sorted(it, key=lambda e: (e.name.casefold(), e.name))
+            if entry.is_symlink():
+                try:
+                    target = os.readlink(entry.path)
+                except OSError:
+                    target = "?"
+                note(NoteKind.SYMLINK_SKIPPED, entry.path, f"symbolic link to {target}")
+            elif entry.is_file(follow_symlinks=False):
+                st = entry.stat(follow_symlinks=False)
+                if looks_like_update(entry.path):
+                    yield Candidate.from_stat(entry.path, st)
+                elif kind := _image_kind(entry.path, st.st_size):
+                    yield from expand_image(entry.path, st, kind, all_files, note)
+                elif all_files:
+                    yield Candidate.from_stat(entry.path, st)
+                elif on_skip is not None:
+                    on_skip(entry.path)
+            else:
+                note(NoteKind.NOT_REGULAR, entry.path, "not a regular file")
         except OSError as exc:
-            note(NoteKind.UNLISTABLE, folder, f"cannot list folder: {exc.strerror}")
-            continue
-        subfolders: list[str] = []
-        for entry in entries:
-            try:
-                if entry.is_symlink():
-                    try:
-                        target = os.readlink(entry.path)
-                    except OSError:
-                        target = "?"
-                    note(NoteKind.SYMLINK_SKIPPED, entry.path, f"symbolic link to {target}")
-                elif entry.is_dir(follow_symlinks=False):
-                    subfolders.append(entry.path)
-                elif entry.is_file(follow_symlinks=False):
-                    st = entry.stat(follow_symlinks=False)
-                    if looks_like_update(entry.path):
-                        yield Candidate.from_stat(entry.path, st)
-                    elif kind := _image_kind(entry.path, st.st_size):
-                        yield from expand_image(entry.path, st, kind, all_files, note)
-                    elif all_files:
-                        yield Candidate.from_stat(entry.path, st)
-                    elif on_skip is not None:
-                        on_skip(entry.path)
-                else:
-                    note(NoteKind.NOT_REGULAR, entry.path, "not a regular file")
-            except OSError as exc:
-                note(NoteKind.UNLISTABLE, entry.path, f"cannot read: {exc.strerror}")
-        stack.extend(reversed(subfolders))
+            unreadable(entry.path, exc, False)

@@ -37,6 +37,29 @@ def _walk(
     suffixes: frozenset[str],
     on_error: Callable[[str, OSError], None] | None,
 ) -> Iterator[str]:
+    def report(path: str, exc: OSError, _folder: bool) -> None:
+        if on_error is not None:
+            on_error(path, exc)
+
+    for entry in tree_entries(top, report):
+        try:
+            if (
+                entry.is_file(follow_symlinks=False)
+                and os.path.splitext(entry.name)[1].lower() in suffixes
+            ):
+                yield entry.path
+        except OSError as exc:
+            report(entry.path, exc, False)
+
+
+def tree_entries(
+    top: str, on_error: Callable[[str, OSError, bool], None]
+) -> Iterator[os.DirEntry[str]]:
+    """Every entry below ``top`` that is not a directory, depth first in a stable order (a
+    folder's entries by case-folded name, then its subfolders the same way); directories
+    are entered, never through a symbolic link. ``on_error(path, error, is_folder)`` hears
+    of a folder that cannot be listed or an entry that cannot be examined; the walk goes
+    on."""
     # an explicit stack: folder depth is bounded by the file system, not by Python's
     # recursion limit; entries are pushed in reverse so the walk yields in sorted order
     stack: list[str] = [top]
@@ -46,20 +69,16 @@ def _walk(
             with os.scandir(folder) as it:
                 entries = sorted(it, key=lambda e: (e.name.casefold(), e.name))
         except OSError as exc:
-            if on_error is not None:
-                on_error(folder, exc)
+            on_error(folder, exc, True)
             continue
         subfolders: list[str] = []
         for entry in entries:
             try:
                 if entry.is_dir(follow_symlinks=False):
                     subfolders.append(entry.path)
-                elif (
-                    entry.is_file(follow_symlinks=False)
-                    and os.path.splitext(entry.name)[1].lower() in suffixes
-                ):
-                    yield entry.path
+                    continue
             except OSError as exc:
-                if on_error is not None:
-                    on_error(entry.path, exc)
+                on_error(entry.path, exc, False)
+                continue
+            yield entry
         stack.extend(reversed(subfolders))

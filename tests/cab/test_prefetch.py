@@ -133,7 +133,7 @@ def test_prefetch_replays_counter_and_error_in_order() -> None:
             yield bytes([i]) * (BATCH_BYTES // 2)
         raise MsuInspectError("boom")
 
-    p = Prefetch("k", start)
+    p = Prefetch(start)
     seen = []
     with pytest.raises(MsuInspectError, match="boom"):
         for chunk in p.chunks(lambda _o: None):
@@ -147,7 +147,7 @@ def test_closing_early_stops_a_blocked_worker() -> None:
         while True:  # would fill the queue and wait forever
             yield b"x" * BATCH_BYTES
 
-    p = Prefetch("k", start)
+    p = Prefetch(start)
     gen = p.chunks(lambda _o: None)
     next(gen)
     gen.close()

@@ -228,7 +228,7 @@ def _check_start(
     checker: Codec,
     block_count: int,
 ) -> None:
-    crc = left = 0
+    crc = 0
     left = n
     for chunk in head:
         crc = zlib.crc32(chunk[:left], crc)
@@ -423,7 +423,7 @@ class Decoder:
             finally:
                 blocks.close()
 
-        self._prefetched[key] = (codec, Prefetch(key, start))
+        self._prefetched[key] = (codec, Prefetch(start))
 
     def cancel_prefetch(self) -> None:
         """Stop every worker that was started for a folder not streamed (yet)."""

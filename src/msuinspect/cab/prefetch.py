@@ -82,10 +82,8 @@ class Prefetch:
 
     def __init__(
         self,
-        key: object,
         start: Callable[[BlockCounter, Callable[[int], None]], Iterator[bytes]],
     ) -> None:
-        self.key = key
         self.counter = BlockCounter()
         #: CRC-32 of everything delivered so far, computed by the worker (the decoder's
         #: fallback check; see :meth:`msuinspect.cab.decode.Decoder.stream`)

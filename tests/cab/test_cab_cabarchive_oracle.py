@@ -46,7 +46,7 @@ import importlib.util
 import re
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -286,7 +286,7 @@ def _rename_last(members: Any) -> Any:
     def patched(self: Cabinet) -> tuple[CabMember, ...]:
         ms: tuple[CabMember, ...] = members.fget(self)
         last = ms[-1]
-        return (*ms[:-1], replace(last, raw_name=last.raw_name + b"x", name=last.name + "x"))
+        return (*ms[:-1], last._replace(raw_name=last.raw_name + b"x", name=last.name + "x"))
 
     return property(patched)
 

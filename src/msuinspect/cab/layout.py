@@ -322,8 +322,8 @@ def _read_members(r: _Reader, pos: int, fx: _Fixed, limits: Limits) -> tuple[lis
     size = r.size
     span = 16 + max_name + 1  # the most one record can need
     unpack_from = _FILE.unpack_from
-    decode_name = names.decode_name
-    analyse = names.analyse
+    name_facts = names.name_facts
+    new = tuple.__new__  # CabMember is a named tuple: built without its keyword __new__
     members: list[CabMember] = []
     append = members.append
     win = b""
@@ -358,13 +358,9 @@ def _read_members(r: _Reader, pos: int, fx: _Fixed, limits: Limits) -> tuple[lis
                 f"{c_folders} folder{'s' if c_folders != 1 else ''} (indices from 0)",
                 offset=pos + 8,
             )
-        text, valid = decode_name(raw_name, bool(attribs & 0x80))
-        flags_, safe = analyse(text, i, valid_encoding=valid)
-        # positional: noticeably cheaper than keywords for a frozen dataclass
-        member = CabMember(
-            i, pos, raw_name, text, safe, flags_, cb_file, ifold, uoff, date, time, attribs
-        )
-        append(member)
+        text, flags_, safe = name_facts(raw_name, bool(attribs & 0x80), i)
+        fields = (i, pos, raw_name, text, safe, flags_, cb_file, ifold, uoff, date, time, attribs)
+        append(new(CabMember, fields))
         pos += 17 + len(raw_name)
     return members, pos
 

@@ -94,6 +94,21 @@ def analyse(name: str, index: int, *, valid_encoding: bool = True) -> tuple[froz
 
 
 _NO_FLAGS: frozenset[str] = frozenset()
+#: :data:`_PLAIN` on the raw bytes (it accepts ASCII only, which both encodings agree on)
+_PLAIN_BYTES = re.compile(_PLAIN.pattern.encode("ascii"))
+
+
+def name_facts(raw: bytes, is_utf8: bool, index: int) -> tuple[str, frozenset[str], str]:
+    """(text, flags, safe name) of a raw CFFILE name: :func:`decode_name`, then
+    :func:`analyse`. A plain ASCII name is checked on its bytes and decoded once."""
+    if len(raw) <= _MAX_SEGMENT and _PLAIN_BYTES.fullmatch(raw):
+        text = raw.decode("ascii")
+        unified = text.replace("\\", "/")
+        if not _has_device_segment(unified):
+            return text, _NO_FLAGS, unified
+    text, valid = decode_name(raw, is_utf8)
+    flags, safe = analyse(text, index, valid_encoding=valid)
+    return text, flags, safe
 
 
 def decode_name(raw: bytes, is_utf8: bool) -> tuple[str, bool]:

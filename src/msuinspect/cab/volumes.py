@@ -16,7 +16,6 @@ as cabextract does) and :class:`CabinetSet` presents the whole set as one member
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Sequence
 
@@ -169,7 +168,7 @@ class CabinetSet(MemberStore):
                         "cabinet does not list",
                         path=cab.display_name,
                     )
-                new = dataclasses.replace(m, index=len(self._members))
+                new = m._replace(index=len(self._members))
                 self._members.append(new)
                 self._paths[new.index] = cab.member_path(m)
                 plan_keys[new.index] = id(seg_lists[j])

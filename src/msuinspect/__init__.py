@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from msuinspect.host.tomlio import write_toml
     from msuinspect.limits import MAX_SAFE_ASN1_DEPTH, MAX_SAFE_DEPTH, MAX_XML_DEPTH, Limits
     from msuinspect.package.analyse import PackageReport
+    from msuinspect.package.memo import ContentMemo
     from msuinspect.package.outcome import READ_ERROR_CODES, FileOutcome, Outcome, outcome_of_error
     from msuinspect.scan.cache import (
         CacheConfig,
@@ -79,6 +80,7 @@ _EXPORTS = {
     "Candidate": ("msuinspect.scan.discover", "Candidate"),
     "Codec": ("msuinspect.cab.codecs.base", "Codec"),
     "ContainerNode": ("msuinspect.cab.tree", "ContainerNode"),
+    "ContentMemo": ("msuinspect.package.memo", "ContentMemo"),
     "DEFAULT_TIMEOUT": ("msuinspect.scan.engine", "DEFAULT_TIMEOUT"),
     "DaskUnavailable": ("msuinspect.scan.dask_backend", "DaskUnavailable"),
     "EvidenceError": ("msuinspect.host.errors", "EvidenceError"),
@@ -155,6 +157,7 @@ __all__ = [
     "Candidate",
     "Codec",
     "ContainerNode",
+    "ContentMemo",
     "DaskUnavailable",
     "EvidenceError",
     "ExtractReport",

@@ -25,6 +25,7 @@ from msuinspect.authenticode.trust import TrustStore, load_certificates
 from msuinspect.errors import MsuInspectError
 from msuinspect.limits import Limits
 from msuinspect.package.analyse import PackageReport, analyse_source
+from msuinspect.package.memo import ContentMemo
 from msuinspect.package.outcome import FileOutcome, outcome_of, outcome_of_error
 from msuinspect.source import ByteSource, BytesSource, FileSource
 
@@ -75,12 +76,15 @@ def inspect(
     name: str | None = None,
     host: HostProfile | None = None,
     knowledge: KnowledgeBase | None = None,
+    memo: ContentMemo | None = None,
 ) -> Report:
     """Inspect one file (a path, bytes, or a :class:`~msuinspect.source.ByteSource`).
 
     A file that cannot be opened gives a report with an ``error`` outcome rather than an
     exception; hostile or broken content gives findings. Only a bug raises. Pass ``trust``
-    to reuse one :class:`TrustStore` (and its chain cache) across many files. With a
+    to reuse one :class:`TrustStore` (and its chain cache) across many files, and one
+    :class:`~msuinspect.package.memo.ContentMemo` to let them share what depends only on
+    bytes (a catalog met again in another file is not verified and parsed again). With a
     ``host`` (see :mod:`msuinspect.host.spec`), the report carries the host verdict, judged
     against ``knowledge`` (default: the bundled servicing knowledge base).
     """
@@ -97,7 +101,7 @@ def inspect(
         if signatures_only:
             file = inspect_source(source, store, as_of=as_of, file_hashes=False, limits=limits)
             return Report(path, outcome_of(file), file)
-        package = analyse_source(source, store, as_of=as_of, limits=limits)
+        package = analyse_source(source, store, as_of=as_of, limits=limits, memo=memo)
     except MsuInspectError as exc:
         if exc.path is None:
             exc.path = path

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import struct
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from msuinspect.cab.codecs.base import Codec
 from msuinspect.cab.codecs.registry import default_codecs
@@ -34,6 +35,16 @@ MAX_SIGNATURE_BLOB = 64 * 1024 * 1024
 on_open: Callable[[str, int], None] | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ParsedLayout:
+    """What parsing a cabinet's header and CFFILE table gives: the layout, and the findings
+    about it without a path (a cabinet opened from it names them after its source). The
+    same bytes always give the same: :meth:`Cabinet.open` takes one to skip the parse."""
+
+    layout: CabLayout
+    findings: tuple[Finding, ...]
+
+
 class Cabinet(MemberStore):
     """A parsed cabinet. Create with :meth:`open`; members are in ``members``."""
 
@@ -47,10 +58,13 @@ class Cabinet(MemberStore):
         codecs: Sequence[Codec],
         budget: OutputBudget,
         depth: int,
+        parse_findings: Sequence[Finding] = (),
     ) -> None:
         self.source = source
         self.layout = layout
         self.findings = findings
+        #: the parse's own findings, without a path (see :attr:`parsed`)
+        self.parse_findings = tuple(parse_findings)
         self.limits = limits
         self.codecs = list(codecs)
         self.budget = budget
@@ -123,8 +137,12 @@ class Cabinet(MemberStore):
         codecs: Sequence[Codec] | None = None,
         budget: OutputBudget | None = None,
         depth: int = 0,
+        parsed: ParsedLayout | None = None,
     ) -> Cabinet:
-        """Parse the cabinet at ``offset`` of ``source`` (a path or a :class:`ByteSource`)."""
+        """Parse the cabinet at ``offset`` of ``source`` (a path or a :class:`ByteSource`).
+
+        ``parsed``, the :attr:`parsed` of a cabinet opened from the same bytes with the same
+        limits, skips the parse (a batch meets the same nested cabinet again)."""
         if not isinstance(source, ByteSource):
             source = FileSource(source)
         limits = limits or Limits()
@@ -132,33 +150,47 @@ class Cabinet(MemberStore):
             raise LimitExceededError(
                 f"cabinets nested deeper than {limits.max_depth} levels", path=source.display_name
             )
-        if on_open is not None:
-            on_open(source.display_name, offset)
-        findings: list[Finding] = []
-        try:
-            with source.open() as f:
-                layout = parse_layout(
-                    f,
-                    source.size,
-                    base=offset,
-                    limits=limits,
-                    findings=findings,
-                    probe_signature=source.random_access,
-                )
-        except MsuInspectError as exc:
-            raise exc.with_path(source.display_name) from None
-        findings = [fi.with_path(source.display_name) for fi in findings]
+        if parsed is not None and (
+            parsed.layout.base != offset or parsed.layout.source_size != source.size
+        ):
+            parsed = None  # not from these bytes: parse them
+        raw: Sequence[Finding]
+        if parsed is not None:
+            layout, raw = parsed.layout, parsed.findings
+        else:
+            if on_open is not None:
+                on_open(source.display_name, offset)
+            found: list[Finding] = []
+            try:
+                with source.open() as f:
+                    layout = parse_layout(
+                        f,
+                        source.size,
+                        base=offset,
+                        limits=limits,
+                        findings=found,
+                        probe_signature=source.random_access,
+                    )
+            except MsuInspectError as exc:
+                raise exc.with_path(source.display_name) from None
+            raw = found
         return cls(
             source,
             layout,
-            findings,
+            [fi.with_path(source.display_name) for fi in raw],
             limits=limits,
             codecs=codecs if codecs is not None else default_codecs(),
             budget=budget or limits.budget(source.size),
             depth=depth,
+            parse_findings=raw,
         )
 
     # --------------------------------------------------------------- accessors
+    @property
+    def parsed(self) -> ParsedLayout:
+        """The layout and the parse's findings, for :meth:`open` of the same bytes."""
+        return ParsedLayout(self.layout, self.parse_findings)
+
     @property
     def display_name(self) -> str:
         """The source's name, plus ``@offset`` for a cabinet embedded at a non-zero offset."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 from typing import BinaryIO
 
-from msuinspect.cab.cabinet import Cabinet
+from msuinspect.cab.cabinet import Cabinet, ParsedLayout
 from msuinspect.cab.store import MemberStore
 from msuinspect.cab.structs import SIGNATURE, CabMember
 from msuinspect.source import READ_BUFFER, ByteSource, BytesSource, ReplayStream
@@ -40,11 +40,18 @@ class MemberSource(ByteSource):
         return io.BufferedReader(raw, READ_BUFFER)
 
 
-def open_nested(parent: MemberStore, member: CabMember, data: bytes | None = None) -> Cabinet:
+def open_nested(
+    parent: MemberStore,
+    member: CabMember,
+    data: bytes | None = None,
+    *,
+    parsed: ParsedLayout | None = None,
+) -> Cabinet:
     """Open ``member`` of ``parent`` as a cabinet, sharing the parent's limits and budget.
 
     With ``data`` (the member's bytes, already decoded by the caller) the cabinet is read from
-    memory; without, from a replayed stream of the parent's folder.
+    memory; without, from a replayed stream of the parent's folder. ``parsed`` is the
+    :attr:`Cabinet.parsed` of the same bytes opened before, if known (no parse then).
     """
     source: ByteSource = (
         MemberSource(parent, member)
@@ -57,6 +64,7 @@ def open_nested(parent: MemberStore, member: CabMember, data: bytes | None = Non
         codecs=parent.decoder.codecs,
         budget=parent.budget,
         depth=parent.depth + 1,
+        parsed=parsed,
     )
 
 

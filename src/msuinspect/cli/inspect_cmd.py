@@ -10,6 +10,7 @@ import click
 
 from msuinspect import (
     READ_ERROR_CODES,
+    ContentMemo,
     Finding,
     InputError,
     MsuInspectError,
@@ -179,6 +180,7 @@ def inspect_cmd(
     def unlistable(folder: str, exc: OSError) -> None:
         failed(folder, InputError(f"cannot list folder: {exc.strerror}", path=folder))
 
+    memo = ContentMemo()  # what depends only on bytes, shared by the files of this run
     for path in iter_inputs(files, on_error=unlistable):
         try:
             report = inspect(
@@ -188,6 +190,7 @@ def inspect_cmd(
                 limits=limits,
                 signatures_only=signatures_only,
                 host=host,
+                memo=memo,
             )
         except Exception as exc:
             if _debug():

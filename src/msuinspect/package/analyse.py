@@ -33,6 +33,7 @@ from msuinspect.package.cix import ContainerIndex, parse_cix
 from msuinspect.package.coverage import apply_coverage
 from msuinspect.package.kinds import NOT_ANALYSED, NodeKind, cabinet_kind, sniff
 from msuinspect.package.manifest import parse_manifest
+from msuinspect.package.memo import Content, ContentMemo
 from msuinspect.package.model import PackageNode
 from msuinspect.package.mum import parse_mum
 from msuinspect.package.properties import parse_properties
@@ -72,21 +73,19 @@ class PackageReport:
         return [*self.findings, *self.root.all_findings()]
 
 
-#: a member's content: (SHA-256, size)
-_Content = tuple[str, int]
-
-
 class _Context:
-    def __init__(self, trust: TrustStore, as_of: _dt.datetime, limits: Limits) -> None:
+    def __init__(
+        self, trust: TrustStore, as_of: _dt.datetime, limits: Limits, memo: ContentMemo | None
+    ) -> None:
         self.trust = trust
         self.as_of = as_of
         self.limits = limits
-        # Members with the same bytes get the same signature report and catalog, whatever
-        # their path: computed once per file. Microsoft cabinets repeat files (the same DLL
-        # under several names, the same catalog in several copies of a payload).
-        self.reports: dict[_Content, FileReport] = {}
-        #: a parsed catalog, its findings about the first node that holds it
-        self.catalogs: dict[_Content, Catalog] = {}
+        # Members with the same bytes get the same signature report, catalog and nested
+        # cabinet layout, whatever their path: computed once per file, or once per batch
+        # with the caller's memo. Microsoft cabinets repeat files (the same DLL under several
+        # names, the same catalog in several copies of a payload).
+        self.memo = memo if memo is not None else ContentMemo()
+        self.memo.settle(trust, as_of, limits)
 
 
 def analyse_file(
@@ -95,10 +94,11 @@ def analyse_file(
     *,
     as_of: _dt.datetime | None = None,
     limits: Limits | None = None,
+    memo: ContentMemo | None = None,
 ) -> PackageReport:
     """Analyse one file. Raises only for a file that cannot be opened at all."""
     source = FileSource(path)
-    return analyse_source(source, trust, as_of=as_of, limits=limits)
+    return analyse_source(source, trust, as_of=as_of, limits=limits, memo=memo)
 
 
 def analyse_source(
@@ -107,8 +107,11 @@ def analyse_source(
     *,
     as_of: _dt.datetime | None = None,
     limits: Limits | None = None,
+    memo: ContentMemo | None = None,
 ) -> PackageReport:
-    ctx = _Context(trust, as_of or _dt.datetime.now(_dt.UTC), limits or Limits())
+    """Analyse one file. ``memo``, shared by the files of a batch, lets them share the
+    results that depend only on bytes (:mod:`msuinspect.package.memo`)."""
+    ctx = _Context(trust, as_of or _dt.datetime.now(_dt.UTC), limits or Limits(), memo)
     name = os.path.basename(source.display_name)
     with source.open() as f:
         head = f.read(_HEAD)
@@ -129,6 +132,7 @@ def analyse_source(
                 (c for c in cf.cabinets if c.source is source and c.layout.base == 0), None
             )
     report = inspect_source(source, trust, as_of=ctx.as_of, cabinet=first, limits=ctx.limits)
+    _remember_file(ctx, report, first)
     if kind in _EXAMINED and source.size <= ctx.limits.max_in_memory:
         with source.open() as f:
             data = f.read()
@@ -155,6 +159,21 @@ def analyse_source(
     summary = summarise(root)
     findings = list(summary.findings)
     return PackageReport(root, summary, report, findings)
+
+
+def _remember_file(ctx: _Context, report: FileReport, cabinet: Cabinet | None) -> None:
+    """Keep a top-level cabinet's report and layout for the rest of a batch: the same bytes
+    come again inside an MSU (a folder holds the MSU and the cabinets extracted from it).
+    Kept as a member's would be: without the whole-file hashes a member's report has no
+    need of (the walk's own hashes say the same)."""
+    if report.error is not None or report.sha256 is None:
+        return
+    if report.kind not in (FileKind.CAB, FileKind.MSU):
+        return
+    content = (report.sha256, report.size)
+    if cabinet is not None and cabinet.layout.base == 0:
+        ctx.memo.keep_layout(content, cabinet.parsed)
+    ctx.memo.keep_report(content, replace(report, sha1=None, sha256=None, signed_data=None))
 
 
 def _take_report(node: PackageNode, report: FileReport) -> None:
@@ -268,10 +287,14 @@ def _nested(
     from a replayed stream of the parent's folder."""
     child: Cabinet | None = None
     error: MsuInspectError | None = None
+    content = (mn.sha256, len(data)) if data is not None and mn.sha256 is not None else None
+    parsed = ctx.memo.layout(content) if content is not None else None
     try:
-        child = open_nested(store, mn.member, data)
+        child = open_nested(store, mn.member, data, parsed=parsed)
     except MsuInspectError as exc:
         error = exc
+    if child is not None and content is not None and parsed is None:
+        ctx.memo.keep_layout(content, child.parsed)
     # the signature check reads the cabinet just opened (one header parse per cabinet)
     source: ByteSource
     if child is not None:
@@ -280,14 +303,20 @@ def _nested(
         source = MemberSource(store, mn.member)
     else:
         source = BytesSource(data, mn.path)
-    report = inspect_source(
-        source,
-        ctx.trust,
-        as_of=ctx.as_of,
-        file_hashes=False,
-        cabinet=child,
-        limits=ctx.limits,
-    )
+    known = ctx.memo.report(content) if content is not None else None
+    if known is not None:
+        report = _moved(known, node.path)
+    else:
+        report = inspect_source(
+            source,
+            ctx.trust,
+            as_of=ctx.as_of,
+            file_hashes=False,
+            cabinet=child,
+            limits=ctx.limits,
+        )
+        if content is not None and report.error is None:
+            ctx.memo.keep_report(content, report)
     _take_report(node, report)
     if child is None:
         assert error is not None
@@ -325,7 +354,7 @@ def _examine(
     ctx: _Context,
     siblings: list[str] | None = None,
     report: FileReport | None = None,
-    content: _Content | None = None,
+    content: Content | None = None,
 ) -> None:
     """Parse or verify one member held in memory, or a top-level file with its ``report``.
 
@@ -366,10 +395,10 @@ def _examine(
 
 
 def _signature_report(
-    node: PackageNode, data: bytes, ctx: _Context, content: _Content | None
+    node: PackageNode, data: bytes, ctx: _Context, content: Content | None
 ) -> FileReport:
     """The signature report of a member, computed once per distinct content."""
-    known = ctx.reports.get(content) if content is not None else None
+    known = ctx.memo.report(content) if content is not None else None
     if known is not None:
         return _moved(known, node.path)
     report = inspect_source(
@@ -380,7 +409,7 @@ def _signature_report(
         limits=ctx.limits,
     )
     if content is not None and report.error is None:
-        ctx.reports[content] = report
+        ctx.memo.keep_report(content, report)
     return report
 
 
@@ -408,16 +437,16 @@ def _catalog(
     data: bytes,
     view: SignedDataView | None,
     ctx: _Context,
-    content: _Content | None,
+    content: Content | None,
     path: str,
 ) -> Catalog:
     """The parsed catalog, once per distinct content; each node gets its own findings."""
-    known = ctx.catalogs.get(content) if content is not None else None
+    known = ctx.memo.catalog(content) if content is not None else None
     if known is not None:
         return replace(known, findings=tuple(replace(fi, path=path) for fi in known.findings))
     catalog = parse_catalog(data, view=view, path=path, limits=ctx.limits)
     if content is not None:
-        ctx.catalogs[content] = catalog
+        ctx.memo.keep_catalog(content, catalog)
     return catalog
 
 

@@ -88,7 +88,7 @@ _PROPERTY_KEYS = re.compile(
     rb'^(?:Applies to|KB Article Number|Package Type|Installer Engine|Build Date)="',
     re.IGNORECASE | re.MULTILINE,
 )
-_WSUS_METADATA_DIRS = ("core", "extended", "localized")
+_WSUS_METADATA_DIRS = frozenset({"core", "extended", "localized"})
 
 
 def cabinet_kind(member_names: list[str]) -> NodeKind:
@@ -103,12 +103,16 @@ def cabinet_kind(member_names: list[str]) -> NodeKind:
     names = [n.replace("/", "\\").casefold() for n in member_names]
     if names and set(names) <= {"package.cab", "package.xml"}:
         return NodeKind.WSUSSCAN
-    in_dirs = sum(1 for n in names if "\\" in n and n.split("\\", 1)[0] in _WSUS_METADATA_DIRS)
-    if in_dirs and all(
-        n == "package.xml" or ("\\" in n and n.split("\\", 1)[0] in _WSUS_METADATA_DIRS)
-        for n in names
-    ):
-        return NodeKind.WSUS_METADATA
+    in_dirs = 0
+    for n in names:
+        top, sep, _ = n.partition("\\")
+        if sep and top in _WSUS_METADATA_DIRS:
+            in_dirs += 1
+        elif n != "package.xml":
+            break
+    else:
+        if in_dirs:
+            return NodeKind.WSUS_METADATA
     if any(n.endswith(".mum") for n in names):
         return NodeKind.UPDATE_CAB
     return NodeKind.CABINET

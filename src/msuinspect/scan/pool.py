@@ -29,6 +29,7 @@ from msuinspect.api import inspect, trust_store
 from msuinspect.errors import InputError, MsuInspectError
 from msuinspect.host.profile import HostProfile
 from msuinspect.limits import Limits
+from msuinspect.package.memo import ContentMemo
 from msuinspect.scan.images import (
     MemberRef,
     Target,
@@ -89,24 +90,40 @@ def content_sha256(target: Target, record: Record) -> str | None:
     return digest.hexdigest()
 
 
-def analyse(target: Target, setup: WorkerSetup, trust: Any) -> tuple[Record, bool]:
+def analyse(
+    target: Target, setup: WorkerSetup, trust: Any, memo: ContentMemo | None = None
+) -> tuple[Record, bool]:
     """Inspect one file (or member of an image); a bug gives an internal-error record, never
-    an exception."""
+    an exception. ``memo`` is shared by the files one worker analyses."""
     path = target_path(target)
     try:
         if isinstance(target, MemberRef):
-            return _analyse_member(target, setup, trust), False
-        report = inspect(path, trust=trust, as_of=setup.as_of, limits=setup.limits, host=setup.host)
+            return _analyse_member(target, setup, trust, memo), False
+        report = inspect(
+            path,
+            trust=trust,
+            as_of=setup.as_of,
+            limits=setup.limits,
+            host=setup.host,
+            memo=memo,
+        )
         return setup.to_record(report), False
     except Exception as exc:  # a bug in msuinspect: reported for this file, the scan goes on
         return internal_record(path, exc), True
 
 
-def _analyse_member(ref: MemberRef, setup: WorkerSetup, trust: Any) -> Record:
+def _analyse_member(
+    ref: MemberRef, setup: WorkerSetup, trust: Any, memo: ContentMemo | None
+) -> Record:
     try:
         with member_file(ref) as tmp:
             report = inspect(
-                tmp, trust=trust, as_of=setup.as_of, limits=setup.limits, host=setup.host
+                tmp,
+                trust=trust,
+                as_of=setup.as_of,
+                limits=setup.limits,
+                host=setup.host,
+                memo=memo,
             )
             record: Record = relocate(setup.to_record(report), tmp, ref.node_path)
             return record
@@ -120,6 +137,7 @@ def _analyse_member(ref: MemberRef, setup: WorkerSetup, trust: Any) -> Record:
 def _worker_main(conn: Connection, setup: WorkerSetup) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     trust = trust_store(setup.trust_roots)
+    memo = ContentMemo()
     conn.send(("ready",))
     while True:
         try:
@@ -130,7 +148,7 @@ def _worker_main(conn: Connection, setup: WorkerSetup) -> None:
             return
         index, target = task
         start = time.monotonic()
-        record, internal = analyse(target, setup, trust)
+        record, internal = analyse(target, setup, trust, memo)
         sha = None if internal else content_sha256(target, record)
         conn.send(("done", index, record, internal, time.monotonic() - start, sha))
 

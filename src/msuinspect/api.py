@@ -16,9 +16,9 @@ import datetime as _dt
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
-from cryptography import x509
+from asn1crypto import x509
 
 from msuinspect.authenticode.inspect import FileReport, inspect_source
 from msuinspect.authenticode.trust import TrustStore, load_certificates
@@ -30,6 +30,8 @@ from msuinspect.package.outcome import FileOutcome, outcome_of, outcome_of_error
 from msuinspect.source import ByteSource, BytesSource, FileSource
 
 if TYPE_CHECKING:  # the host verdict is loaded only when a host is given
+    from cryptography import x509 as crypto_x509
+
     from msuinspect.host.profile import HostProfile
     from msuinspect.servicing.knowledge import KnowledgeBase
     from msuinspect.verdict.model import Verdict
@@ -52,23 +54,39 @@ class Report:
     verdict: Verdict | None = None
 
 
-def trust_store(
-    trust_roots: Iterable[str | os.PathLike[str] | x509.Certificate] = (),
-) -> TrustStore:
+#: what ``trust_roots`` may hold: PEM or DER files, or certificates (``cryptography`` or
+#: ``asn1crypto`` objects)
+TrustRoot: TypeAlias = "str | os.PathLike[str] | x509.Certificate | crypto_x509.Certificate"
+
+
+def trust_store(trust_roots: Iterable[TrustRoot] = ()) -> TrustStore:
     """The pinned Microsoft roots plus ``trust_roots`` (PEM/DER files or certificates)."""
     extra: list[x509.Certificate] = []
     for item in trust_roots:
         if isinstance(item, x509.Certificate):
             extra.append(item)
-        else:
+        elif isinstance(item, str | os.PathLike):
             extra.extend(load_certificates(item))
+        else:
+            extra.append(_from_cryptography(item))
     return TrustStore.default(extra)
+
+
+def _from_cryptography(cert: object) -> x509.Certificate:
+    """A ``cryptography`` certificate as the ``asn1crypto`` one the trust store works with
+    (``cryptography.x509`` is loaded only here: it costs 30 ms at start-up)."""
+    from cryptography import x509 as crypto_x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    if not isinstance(cert, crypto_x509.Certificate):
+        raise TypeError(f"not a trust root (a path or a certificate): {cert!r}")
+    return x509.Certificate.load(cert.public_bytes(Encoding.DER))
 
 
 def inspect(
     target: str | os.PathLike[str] | bytes | ByteSource,
     *,
-    trust_roots: Iterable[str | os.PathLike[str] | x509.Certificate] = (),
+    trust_roots: Iterable[TrustRoot] = (),
     trust: TrustStore | None = None,
     as_of: _dt.datetime | None = None,
     limits: Limits | None = None,

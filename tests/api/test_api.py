@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from msuinspect import (
@@ -92,3 +93,23 @@ def test_inspect_from_several_threads_at_once() -> None:
         reports = list(pool.map(lambda f: inspect(f, trust=store), files))
     assert all(r.file is not None and r.file.trusted for r in reports)
     assert {r.outcome.outcome for r in reports} == {Outcome.WARNING}  # test PKI: not Microsoft
+
+
+def test_trust_roots_as_certificate_objects() -> None:
+    """A root given as a ``cryptography`` or ``asn1crypto`` certificate object is trusted
+    like the same root given as a file (an object used to be silently ignored)."""
+    from asn1crypto import pem
+    from asn1crypto import x509 as asn1_x509
+    from cryptography import x509 as crypto_x509
+
+    data = ROOT.read_bytes()
+    as_crypto = crypto_x509.load_pem_x509_certificate(data)
+    as_asn1 = asn1_x509.Certificate.load(pem.unarmor(data)[2])
+    for root in (ROOT, str(ROOT), as_crypto, as_asn1):
+        r = inspect(SAMPLE, trust=trust_store([root]))
+        assert r.file is not None and r.file.trusted, type(root)
+
+
+def test_a_trust_root_of_another_type_is_refused() -> None:
+    with pytest.raises(TypeError):
+        trust_store([42])  # type: ignore[list-item]

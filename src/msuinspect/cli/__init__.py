@@ -11,6 +11,7 @@ Set ``MSUINSPECT_DEBUG=1`` to get Python tracebacks for internal errors.
 from __future__ import annotations
 
 import fnmatch
+import gc
 import importlib
 import json
 import sys
@@ -145,11 +146,25 @@ def _one_malloc_arena() -> None:
     mallopt(_M_ARENA_MAX, 1)
 
 
+def _fewer_collections() -> None:
+    """Run the cyclic garbage collector less often. A package walk allocates millions of
+    short-lived objects that reference counting frees (members, DER nodes, findings); with
+    the default threshold of 700 allocations the collector ran thousands of times per batch
+    for next to nothing. The command line owns its process; the library leaves it alone."""
+    _gen0, gen1, gen2 = gc.get_threshold()
+    gc.set_threshold(_GC_GEN0, gen1, gen2)
+
+
+#: allocations between two young-generation collections (CPython's default is 700)
+_GC_GEN0 = 20_000
+
+
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="msuinspect")
 def main() -> None:
     """Inspect Windows update packages (MSU, CAB) offline."""
     _one_malloc_arena()
+    _fewer_collections()
 
 
 _LIST_EXIT_HELP = (

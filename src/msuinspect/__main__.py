@@ -1,3 +1,3 @@
-from msuinspect.cli import main
+from msuinspect.cli import run
 
-main()
+run()

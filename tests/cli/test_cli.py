@@ -39,6 +39,21 @@ def test_version_in_a_subprocess() -> None:
     assert r.stdout == f"msuinspect, version {__version__}\n"
 
 
+def test_the_process_exits_as_the_command_says(tmp_path: Path) -> None:
+    """``python -m msuinspect`` ends with a quick exit (no interpreter teardown): its output
+    and exit status are the command's, as the in-process run gives them."""
+    missing = str(tmp_path / "missing.msu")
+    for args, status in (
+        (["inspect", "--as-of", "2024-01-01", str(SAMPLE)], 3),  # test PKI: a problem
+        (["inspect", "--as-of", "2024-01-01", "--fail-on", "never", str(SAMPLE)], 0),
+        (["inspect", missing], 1),
+        (["inspect", "--no-such-option"], 2),
+    ):
+        proc, inproc = run(*args), invoke(*args)
+        assert (proc.returncode, inproc.exit_code) == (status, status), (args, proc.stderr)
+        assert proc.stdout == inproc.stdout, args
+
+
 def test_list_json_schema() -> None:
     r = invoke("list", "--json", "-r", str(SAMPLE))
     assert r.exit_code == 0, r.stderr

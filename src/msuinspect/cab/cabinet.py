@@ -247,18 +247,23 @@ def _overlapping_chains(
 
     Chains are walked in order of their start; as long as no two overlap, each block lies
     after every block read before it, so one comparison per block suffices and at most one
-    header per 8 bytes of the file is read.
+    header per 8 bytes of the file is read. The last chain to start is not walked: nothing
+    starts after it (a cabinet of one folder reads nothing).
     """
     folders = sorted((p.first.folder for p in plans), key=lambda fo: fo.coff_cab_start)
+    if len(folders) < 2:
+        return None
     hdr_len = 8 + layout.header.cb_cf_data
     size = layout.source_size
     reach = -1
     owner: CabFolder | None = None
     with source.open() as f:
-        for fo in folders:
+        for i, fo in enumerate(folders):
             pos = layout.base + fo.coff_cab_start
             if owner is not None and pos < reach:
                 return owner, fo
+            if i == len(folders) - 1:
+                break
             for _ in range(fo.c_cf_data):
                 if pos + hdr_len > size:
                     break

@@ -9,6 +9,7 @@ that does raises a :class:`~msuinspect.errors.CabFormatError` with the failing o
 from __future__ import annotations
 
 import itertools
+import operator
 import struct
 from typing import BinaryIO, NamedTuple
 
@@ -579,6 +580,10 @@ def _check_folder_data(layout: CabLayout, notes: FindingSink) -> None:
         )
 
 
+#: members of a folder in the order of their bytes (ties: CFFILE order)
+_BY_OFFSET = operator.attrgetter("offset", "index")
+
+
 def _check_member_extents(layout: CabLayout, notes: FindingSink, shared_severity: Severity) -> None:
     """Members of one folder that repeat or overlap another's bytes."""
     by_folder: dict[int, list[CabMember]] = {}
@@ -591,7 +596,7 @@ def _check_member_extents(layout: CabLayout, notes: FindingSink, shared_severity
     first_same: tuple[int, CabMember, CabMember] | None = None
     first_overlap: tuple[int, CabMember, CabMember] | None = None
     for fidx, ms in by_folder.items():
-        ms.sort(key=lambda m: (m.offset, m.index))
+        ms.sort(key=_BY_OFFSET)
         reach = None
         for m in ms:
             if reach is not None and m.offset < reach.end:

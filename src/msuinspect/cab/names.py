@@ -59,6 +59,8 @@ _LONGEST_DEVICE = max(len(d) for d in DEVICE_NAMES)
 #: folder parts of plain names already checked for device segments (members of one cabinet
 #: share a few folders); cleared when full
 _FOLDER_HAS_DEVICE: dict[str, bool] = {}
+#: folders remembered at most (a large update cabinet has some thousands)
+_FOLDER_CACHE = 1 << 15
 
 
 def _is_device_stem(segment: str) -> bool:
@@ -74,7 +76,7 @@ def _has_device_segment(unified: str) -> bool:
         hit = _FOLDER_HAS_DEVICE.get(folder)
         if hit is None:
             hit = any(_is_device_stem(seg) for seg in folder.split("/"))
-            if len(_FOLDER_HAS_DEVICE) >= 4096:
+            if len(_FOLDER_HAS_DEVICE) >= _FOLDER_CACHE:
                 _FOLDER_HAS_DEVICE.clear()
             _FOLDER_HAS_DEVICE[folder] = hit
         if hit:

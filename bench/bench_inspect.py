@@ -55,12 +55,11 @@ ROOTS = REPO_DIR / "src" / "msuinspect" / "data" / "roots" / "microsoft-roots.pe
 #: the library alone: msuinspect.inspect() on every file, nothing rendered
 LIBRARY_SNIPPET = """\
 import datetime as dt, sys
-from msuinspect import inspect
-from msuinspect.api import trust_store
-trust = trust_store()
+from msuinspect import ContentMemo, inspect, trust_store
+trust, memo = trust_store(), ContentMemo()
 as_of = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 for path in sys.argv[1:]:
-    report = inspect(path, trust=trust, as_of=as_of)
+    report = inspect(path, trust=trust, as_of=as_of, memo=memo)
     if report.package is None:
         sys.exit(f"{path}: not analysed: {report.error}")
 """

@@ -25,7 +25,7 @@ from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
 from typing import Any, Literal
 
-from msuinspect.api import inspect, trust_store
+from msuinspect.api import Report, inspect, trust_store
 from msuinspect.errors import InputError, MsuInspectError
 from msuinspect.host.profile import HostProfile
 from msuinspect.limits import Limits
@@ -99,17 +99,15 @@ def analyse(
     try:
         if isinstance(target, MemberRef):
             return _analyse_member(target, setup, trust, memo), False
-        report = inspect(
-            path,
-            trust=trust,
-            as_of=setup.as_of,
-            limits=setup.limits,
-            host=setup.host,
-            memo=memo,
-        )
-        return setup.to_record(report), False
+        return setup.to_record(_inspect(path, setup, trust, memo)), False
     except Exception as exc:  # a bug in msuinspect: reported for this file, the scan goes on
         return internal_record(path, exc), True
+
+
+def _inspect(path: str, setup: WorkerSetup, trust: Any, memo: ContentMemo | None) -> Report:
+    return inspect(
+        path, trust=trust, as_of=setup.as_of, limits=setup.limits, host=setup.host, memo=memo
+    )
 
 
 def _analyse_member(
@@ -117,14 +115,7 @@ def _analyse_member(
 ) -> Record:
     try:
         with member_file(ref) as tmp:
-            report = inspect(
-                tmp,
-                trust=trust,
-                as_of=setup.as_of,
-                limits=setup.limits,
-                host=setup.host,
-                memo=memo,
-            )
+            report = _inspect(tmp, setup, trust, memo)
             record: Record = relocate(setup.to_record(report), tmp, ref.node_path)
             return record
     except MsuInspectError as exc:

@@ -160,3 +160,32 @@ def test_every_chain_of_the_corpus(monkeypatch: pytest.MonkeyPatch) -> None:
     assert len(pairs) >= 20
     outcomes = [_check(store, leaf, others) for leaf, others in pairs.values()]
     assert outcomes.count("one") >= len(outcomes) // 2
+
+
+def test_a_path_is_validated_once_whatever_comes_with_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same signer arrives with other bags of certificates (each catalog carries its
+    own); the one path found is validated by pyhanko-certvalidator once, and every bag gets
+    the same answer as a store that never saw the others."""
+    import pyhanko_certvalidator.validate as pv
+
+    calls = []
+    real = pv.async_validate_path
+
+    async def counted(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        return await real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pv, "async_validate_path", counted)
+    roots = load_certificates(PKI / "root_ca.pem")
+    (leaf,) = load_certificates(PKI / "leaf_codesign.pem")
+    chain = load_certificates(PKI / "leaf_codesign_chain.pem")
+    unrelated = load_certificates(PKI / "tsa_chain.pem")
+    moment = dt.datetime(2025, 6, 1, tzinfo=dt.UTC)
+    store = TrustStore.default(roots)
+    bags = [chain, [*chain, *unrelated], list(reversed(chain))]
+    results = [store.validate(leaf, bag, moment, "code_signing") for bag in bags]
+    assert len(calls) == 1
+    assert results[0].trusted
+    for bag, result in zip(bags, results, strict=True):
+        fresh = TrustStore.default(roots).validate(leaf, bag, moment, "code_signing")
+        assert result == fresh

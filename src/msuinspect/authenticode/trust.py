@@ -224,6 +224,8 @@ class TrustStore:
         self._root_ders = frozenset(r.dump() for r in self.roots)
         self._results: dict[tuple[bytes, frozenset[bytes], _dt.datetime, str], ChainResult] = {}
         self._paths: dict[tuple[bytes, frozenset[bytes]], _PathFacts] = {}
+        #: what validating one path gave, by the path's certificates (anchor first)
+        self._settled: dict[tuple[bytes, ...], _PathFacts] = {}
         self._trust_manager: SimpleTrustManager | None = None
 
     @property
@@ -404,11 +406,28 @@ class TrustStore:
         self, path: ValidationPath, leaf: x509.Certificate, others: Sequence[x509.Certificate]
     ) -> _PathFacts:
         """The facts of the one path there is: validated in full at a moment inside every
-        validity window on it, its certificates kept for per-moment checks."""
+        validity window on it, its certificates kept for per-moment checks. Once per path:
+        the same signer comes with other bags of certificates (a catalog's, a nested
+        cabinet's), and the validation of a given path depends on its certificates only."""
+        certs = list(path)  # anchor first
+        key = tuple(c.dump() for c in certs)
+        facts = self._settled.get(key)
+        if facts is None:
+            if len(self._settled) >= self._CACHE_SIZE:
+                self._settled.clear()
+            facts = self._settled[key] = self._validate_path(path, certs, leaf, others)
+        return facts
+
+    def _validate_path(
+        self,
+        path: ValidationPath,
+        certs: list[x509.Certificate],
+        leaf: x509.Certificate,
+        others: Sequence[x509.Certificate],
+    ) -> _PathFacts:
         from pyhanko_certvalidator.errors import ValidationError
         from pyhanko_certvalidator.validate import async_validate_path
 
-        certs = list(path)  # anchor first
         checked = certs[1:]
         starts = [c["tbs_certificate"]["validity"]["not_before"].native for c in checked]
         ends = [c["tbs_certificate"]["validity"]["not_after"].native for c in checked]

@@ -89,6 +89,8 @@ _PROPERTY_KEYS = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 _WSUS_METADATA_DIRS = frozenset({"core", "extended", "localized"})
+#: the members of a WSUSSCAN.cab (casefolded)
+_WSUSSCAN_NAMES = frozenset({"package.cab", "package.xml"})
 
 
 def cabinet_kind(member_names: list[str]) -> NodeKind:
@@ -100,12 +102,12 @@ def cabinet_kind(member_names: list[str]) -> NodeKind:
     ``extended\\`` and ``localized\\``. A cabinet with package manifests is an update
     cabinet; MSU anatomy is decided by the caller from the kinds of the members.
     """
-    names = [n.replace("/", "\\").casefold() for n in member_names]
-    if names and set(names) <= {"package.cab", "package.xml"}:
+    if member_names and all(n.casefold() in _WSUSSCAN_NAMES for n in member_names):
         return NodeKind.WSUSSCAN
     in_dirs = 0
-    for n in names:
-        top, sep, _ = n.partition("\\")
+    for name in member_names:
+        n = name.casefold()
+        top, sep, _ = n.replace("/", "\\").partition("\\")
         if sep and top in _WSUS_METADATA_DIRS:
             in_dirs += 1
         elif n != "package.xml":
@@ -113,7 +115,7 @@ def cabinet_kind(member_names: list[str]) -> NodeKind:
     else:
         if in_dirs:
             return NodeKind.WSUS_METADATA
-    if any(n.endswith(".mum") for n in names):
+    if any(n.casefold().endswith(".mum") for n in member_names):
         return NodeKind.UPDATE_CAB
     return NodeKind.CABINET
 

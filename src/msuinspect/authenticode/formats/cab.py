@@ -36,9 +36,9 @@ class CabinetFormat:
         file_hashes: bool = True,
     ) -> FormatView:
         cab = cabinet if cabinet is not None else Cabinet.open(source, limits=limits)
-        names = {m.name.casefold() for m in cab.members}
+        msu = any(m.name.casefold() == "wsusscan.cab" for m in cab.members)
         view = FormatView(
-            FileKind.MSU if "wsusscan.cab" in names else FileKind.CAB,
+            FileKind.MSU if msu else FileKind.CAB,
             findings=[
                 f
                 for f in cab.findings

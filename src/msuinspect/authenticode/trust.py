@@ -18,7 +18,6 @@ import threading
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import TYPE_CHECKING, TypeVar
 
 from asn1crypto import pem, x509
@@ -32,6 +31,7 @@ from msuinspect.cms.oids import (
     EKU_WHQL,
     EKU_WINDOWS_COMPONENT,
 )
+from msuinspect.data import read_data
 from msuinspect.errors import InputError
 
 if TYPE_CHECKING:  # pyhanko-certvalidator loads only when a chain is validated
@@ -123,7 +123,7 @@ def load_certificates(path: str | os.PathLike[str]) -> list[x509.Certificate]:
 
 
 def microsoft_roots() -> list[x509.Certificate]:
-    data = resources.files("msuinspect.data").joinpath("roots/microsoft-roots.pem").read_bytes()
+    data = read_data("roots/microsoft-roots.pem")
     return _load_pem_or_der(data)
 
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from importlib import resources
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import NameOID
 
+from msuinspect.data import read_data
 from msuinspect.host.profile import Root
 
 #: subject common name of each root (exact, as in the certificate)
@@ -52,7 +52,7 @@ def _common_name(cert: x509.Certificate) -> str | None:
 @functools.cache
 def root_facts() -> tuple[RootFacts, ...]:
     """The four roots, from the pinned PEM bundle."""
-    pem = resources.files("msuinspect.data").joinpath("roots/microsoft-roots.pem").read_bytes()
+    pem = read_data("roots/microsoft-roots.pem")
     by_name = {cn: root for root, cn in ROOT_COMMON_NAMES.items()}
     out: list[RootFacts] = []
     for cert in x509.load_pem_x509_certificates(pem):

@@ -14,9 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
-from importlib import resources
 from typing import Any
 
+from msuinspect.data import read_data
 from msuinspect.errors import MsuInspectError
 from msuinspect.host.profile import Arch, Root
 from msuinspect.servicing import schema
@@ -295,7 +295,7 @@ def parse_knowledge_base(data: bytes, name: str = "servicing.toml") -> Knowledge
 
 
 def read_default_toml() -> bytes:
-    return resources.files("msuinspect.data").joinpath("servicing.toml").read_bytes()
+    return read_data("servicing.toml")
 
 
 @cache

@@ -117,3 +117,18 @@ def test_real_packages_give_the_same_reports(files: list[Path]) -> None:
     memo = ContentMemo()
     _same_with_a_memo(files, memo)
     assert memo.hits > 0
+
+
+def test_without_a_moment_a_batch_shares_the_memo_s() -> None:
+    """Calls without ``as_of`` validate at the memo's moment (its first use), so that they
+    can share results, as the command line's one moment per run does."""
+    memo = ContentMemo()
+    inspect(SAMPLE_FILES[0], trust=TRUST, memo=memo)
+    moment = memo.moment()
+    hits = memo.hits
+    inspect(SAMPLE_FILES[2], trust=TRUST, memo=memo)
+    assert memo.hits > hits  # the MSU's inner cabinet was met in the first call
+    assert memo.moment() == moment
+    # and a memo emptied by other settings keeps its moment
+    inspect(SAMPLE_FILES[0], trust=UNTRUSTED, memo=memo)
+    assert memo.moment() == moment

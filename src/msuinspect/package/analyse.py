@@ -110,8 +110,11 @@ def analyse_source(
     memo: ContentMemo | None = None,
 ) -> PackageReport:
     """Analyse one file. ``memo``, shared by the files of a batch, lets them share the
-    results that depend only on bytes (:mod:`msuinspect.package.memo`)."""
-    ctx = _Context(trust, as_of or _dt.datetime.now(_dt.UTC), limits or Limits(), memo)
+    results that depend only on bytes (:mod:`msuinspect.package.memo`); without ``as_of``
+    they are validated at the memo's moment."""
+    if as_of is None:
+        as_of = memo.moment() if memo is not None else _dt.datetime.now(_dt.UTC)
+    ctx = _Context(trust, as_of, limits or Limits(), memo)
     name = os.path.basename(source.display_name)
     with source.open() as f:
         head = f.read(_HEAD)

@@ -40,12 +40,15 @@ class ContentMemo:
 
     Pass the same memo to every :func:`msuinspect.inspect` call of a batch. Settings
     differing from the previous call's (another trust store, moment or limits) empty it
-    first, so a result is only ever reused under the settings that produced it.
+    first, so a result is only ever reused under the settings that produced it. Calls
+    without a moment (``as_of``) validate at the memo's :meth:`moment`, the time of its
+    first use, rather than each at its own "now".
     """
 
     def __init__(self, max_weight: int = DEFAULT_MAX_WEIGHT) -> None:
         self.max_weight = max_weight
         self._settings: tuple[TrustStore, _dt.datetime, Limits] | None = None
+        self._now: _dt.datetime | None = None
         self._reports: dict[Content, FileReport] = {}
         self._catalogs: dict[Content, Catalog] = {}
         self._layouts: dict[Content, ParsedLayout] = {}
@@ -54,6 +57,14 @@ class ContentMemo:
         self._weight = 0
         #: results served from the memo (all kinds), for tests and benchmarks
         self.hits = 0
+
+    def moment(self) -> _dt.datetime:
+        """"Now" for the batch: fixed at the first call, so that analyses without an explicit
+        moment validate at the same one (as the command line does for a run) and can share
+        results."""
+        if self._now is None:
+            self._now = _dt.datetime.now(_dt.UTC)
+        return self._now
 
     def settle(self, trust: TrustStore, as_of: _dt.datetime, limits: Limits) -> None:
         """Use the memo for an analysis with these settings."""

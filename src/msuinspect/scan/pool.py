@@ -128,7 +128,9 @@ def _analyse_member(
 def _worker_main(conn: Connection, setup: WorkerSetup) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     trust = trust_store(setup.trust_roots)
-    memo = ContentMemo()
+    # files share a memo under one moment: without --as-of each file is judged at its own
+    # "now", as before, and shares nothing
+    memo = ContentMemo() if setup.as_of is not None else None
     conn.send(("ready",))
     while True:
         try:

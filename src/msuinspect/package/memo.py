@@ -59,7 +59,7 @@ class ContentMemo:
         self.hits = 0
 
     def moment(self) -> _dt.datetime:
-        """"Now" for the batch: fixed at the first call, so that analyses without an explicit
+        """The batch's "now": fixed at the first call, so that analyses without an explicit
         moment validate at the same one (as the command line does for a run) and can share
         results."""
         if self._now is None:

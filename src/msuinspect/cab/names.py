@@ -63,7 +63,13 @@ _FOLDER_HAS_DEVICE: dict[str, bool] = {}
 _FOLDER_CACHE = 1 << 15
 
 
+#: first letters of the device names, both cases (plain names are ASCII)
+_DEVICE_INITIALS = frozenset(c for d in DEVICE_NAMES for c in (d[0], d[0].lower()))
+
+
 def _is_device_stem(segment: str) -> bool:
+    if segment[:1] not in _DEVICE_INITIALS:  # most segments: a digit, or another letter
+        return False
     stem = segment.partition(".")[0]
     return len(stem) <= _LONGEST_DEVICE and stem.upper() in DEVICE_NAMES
 

@@ -348,3 +348,16 @@ def test_a_missing_file_is_an_error_record_with_its_path(tmp_path: Path) -> None
     (f,) = json.loads(r.stdout)["files"]
     assert f["error"]["code"] == "input-error" and f["error"]["path"] == missing
     assert r.stderr.count(missing) == 1
+
+
+def test_json_is_written_as_it_is_encoded(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """echo_json writes what click.echo(json.dumps(doc, indent=2)) wrote, in pieces."""
+    from msuinspect.cli import common
+
+    doc = {"files": [{"name": f"m{i}\u00e9", "size": i, "flags": [None, True]} for i in range(300)]}
+    for limit in (1 << 20, 64, 1):  # one write; many writes; one write per piece
+        monkeypatch.setattr(common, "_JSON_WRITE", limit)
+        common.echo_json(doc)
+        assert capsys.readouterr().out == json.dumps(doc, indent=2) + "\n"

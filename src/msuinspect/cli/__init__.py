@@ -13,7 +13,6 @@ from __future__ import annotations
 import fnmatch
 import gc
 import importlib
-import json
 import os
 import sys
 import threading
@@ -43,6 +42,7 @@ from msuinspect.cli.common import (
     _debug,
     _error,
     _internal_error_dict,
+    echo_json,
 )
 from msuinspect.cli.limit_opts import limit_options, limits_from_options
 from msuinspect.cli.limit_opts import parse_size as parse_size
@@ -291,7 +291,7 @@ def list_cmd(
         _member_errors([(mn.path, mn.error) for mn in failed if mn.error is not None])
         _not_expanded(unexpanded)
     if as_json:
-        click.echo(json.dumps({"schema": cabinet_json.LIST_SCHEMA, "files": out}, indent=2))
+        echo_json({"schema": cabinet_json.LIST_SCHEMA, "files": out})
     sys.exit(status)
 
 
@@ -373,7 +373,7 @@ def extract_cmd(
         _error(file, exc)
         sys.exit(EXIT_FAILED if isinstance(exc, MsuInspectError) else EXIT_INTERNAL)
     if as_json:
-        click.echo(json.dumps(cabinet_json.extract_dict(rep), indent=2))
+        echo_json(cabinet_json.extract_dict(rep))
     else:
         cabinet_text.render_extract(rep, click.echo)
     _member_errors([(e.node_path, e.error) for e in rep.failed if e.error is not None])

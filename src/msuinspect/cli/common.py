@@ -4,6 +4,7 @@ host options."""
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import os
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,26 @@ EXIT_CODES_HELP = (
     "  3   (inspect) every file read, but a file reached --fail-on (default: a 'problem')\n"
     "  70  internal error (a bug; please report it)"
 )
+
+
+#: characters of JSON gathered before one write to standard output
+_JSON_WRITE = 1 << 20
+
+
+def echo_json(doc: Any) -> None:
+    """Print ``doc`` as indented JSON, exactly as ``click.echo(json.dumps(doc, indent=2))``
+    would, but written as it is encoded: the whole text of a big package's report (tens of
+    MB, millions of small pieces before they are joined) is never held in memory at once."""
+    pending: list[str] = []
+    size = 0
+    for chunk in json.JSONEncoder(indent=2).iterencode(doc):
+        pending.append(chunk)
+        size += len(chunk)
+        if size >= _JSON_WRITE:
+            click.echo("".join(pending), nl=False)
+            pending.clear()
+            size = 0
+    click.echo("".join(pending))
 
 
 def _error(path: str, exc: BaseException) -> None:

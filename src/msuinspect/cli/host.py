@@ -6,7 +6,6 @@ Registered by :mod:`msuinspect.cli` with ``main.add_command(host)``. Exit status
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from msuinspect import (
     load_host,
     write_toml,
 )
+from msuinspect.cli.common import echo_json
 from msuinspect.cli.status_cmd import status_cmd
 from msuinspect.report import host_json, host_text
 
@@ -69,7 +69,7 @@ def import_cmd(files: tuple[str, ...], output: str | None, name: str | None, as_
         click.echo("msuinspect: no profile written", err=True)
         sys.exit(1)
     if as_json:
-        click.echo(json.dumps(host_json.import_dict(result), indent=2))
+        echo_json(host_json.import_dict(result))
     else:
         click.echo(host_text.render_import(result), nl=False)
     if output:
@@ -94,11 +94,7 @@ def show_cmd(spec: str, as_json: bool, as_toml: bool) -> None:
         _fail(exc)
         sys.exit(2)
     if as_json:
-        click.echo(
-            json.dumps(
-                {"schema": host_json.HOST_SCHEMA, **host_json.profile_dict(profile)}, indent=2
-            )
-        )
+        echo_json({"schema": host_json.HOST_SCHEMA, **host_json.profile_dict(profile)})
     elif as_toml:
         click.echo(write_toml(profile), nl=False)
     else:

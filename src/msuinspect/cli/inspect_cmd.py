@@ -33,6 +33,7 @@ from msuinspect.cli.common import (
     _parse_as_of,
     _trust_store,
     as_of_option,
+    echo_json,
     fail_on_option,
     trust_root_option,
 )
@@ -220,7 +221,7 @@ def inspect_cmd(
     if as_json:
         doc = signatures_json.header_dict(signatures_json.INSPECT_SCHEMA, trust, moment)
         doc["files"] = records
-        click.echo(json.dumps(doc, indent=2))
+        echo_json(doc)
     elif text and len(status.outcomes) != 1:
         file_text.render_batch_summary(status.outcomes, click.echo)
     sys.exit(status.code)

@@ -7,7 +7,6 @@ Exit status: 0 the plan was made; 1 a file could not be read; 2 usage error.
 
 from __future__ import annotations
 
-import json
 import sys
 
 import click
@@ -24,7 +23,7 @@ from msuinspect import (
     make_plan,
     package_facts,
 )
-from msuinspect.cli.common import EXIT_INTERNAL, _debug, _error
+from msuinspect.cli.common import EXIT_INTERNAL, _debug, _error, echo_json
 from msuinspect.report import verdict_json, verdict_text
 
 
@@ -73,7 +72,7 @@ def plan(folder: str, host_spec: str, as_json: bool, trust_roots: tuple[str, ...
         items.append((path, package_facts(report.package)))
     result = make_plan(items, host, kb, unreadable=unreadable)
     if as_json:
-        click.echo(json.dumps(verdict_json.plan_dict(result, host), indent=2))
+        echo_json(verdict_json.plan_dict(result, host))
     else:
         for line in verdict_text.render_plan(result):
             click.echo(line)

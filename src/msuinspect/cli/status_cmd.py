@@ -10,7 +10,6 @@ host), or a package file could not be read; 2 usage error; 70 internal error.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -33,7 +32,7 @@ from msuinspect import (
     load_knowledge_base,
     match_packages,
 )
-from msuinspect.cli.common import EXIT_INTERNAL, _debug, _error
+from msuinspect.cli.common import EXIT_INTERNAL, _debug, _error, echo_json
 from msuinspect.report import status_json, status_text
 
 #: package files looked for in --packages DIR
@@ -146,7 +145,7 @@ def status_cmd(
             sys.exit(EXIT_INTERNAL)
         matches = match_packages(packages_dir, status, found, kb)
     if as_json:
-        click.echo(json.dumps(status_json.status_dict(status, profile, matches), indent=2))
+        echo_json(status_json.status_dict(status, profile, matches))
     else:
         click.echo(status_text.render_status(status, matches), nl=False)
     if failed:

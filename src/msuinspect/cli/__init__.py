@@ -134,8 +134,8 @@ def _one_malloc_arena() -> None:
     """Ask glibc for one malloc arena. By default every thread that allocates gets its own,
     and the decoder threads of a walk (cab/prefetch.py) then keep freed memory spread over
     several: full inspect of the benchmark LZX cabinet peaked at 191 MB RSS with the
-    default and 155 MB with one arena, in the same time. The command line owns its process,
-    so it asks before any thread starts; the library leaves the allocator alone. Not glibc
+    default and 155 MB with one arena, in the same time. The command owns its process, so
+    :func:`run` asks before any thread starts; the library leaves the allocator alone. Not glibc
     (no ``mallopt``), not Linux: nothing to do."""
     if not sys.platform.startswith("linux"):
         return
@@ -152,7 +152,8 @@ def _fewer_collections() -> None:
     """Run the cyclic garbage collector less often. A package walk allocates millions of
     short-lived objects that reference counting frees (members, DER nodes, findings); with
     the default threshold of 700 allocations the collector ran thousands of times per batch
-    for next to nothing. The command line owns its process; the library leaves it alone."""
+    for next to nothing. The command owns its process (see :func:`run`); the library leaves
+    it alone."""
     _gen0, gen1, gen2 = gc.get_threshold()
     gc.set_threshold(_GC_GEN0, gen1, gen2)
 
@@ -165,18 +166,20 @@ _GC_GEN0 = 20_000
 @click.version_option(__version__, prog_name="msuinspect")
 def main() -> None:
     """Inspect Windows update packages (MSU, CAB) offline."""
-    _one_malloc_arena()
-    _fewer_collections()
 
 
 def run() -> None:
-    """The ``msuinspect`` command (and ``python -m msuinspect``): :func:`main`, then an exit
-    that skips the interpreter's teardown when nothing needs it.
+    """The ``msuinspect`` command (and ``python -m msuinspect``): the process-wide settings
+    of a process that is only this command (one malloc arena, fewer collections), then
+    :func:`main`, then an exit that skips the interpreter's teardown when nothing needs it.
+    A Python caller of :func:`main` (or click's test runner) gets none of them.
 
     Tearing down a process that inspected a batch (freeing every module, cache and report
     one by one) took 50-100 ms of a one-second run; the operating system frees all of it at
     once. Output is flushed first. A command that started helper processes or threads
     (``scan``) exits the normal way, so that they are stopped and cleaned up as usual."""
+    _one_malloc_arena()
+    _fewer_collections()
     try:
         main.main(prog_name="msuinspect")
     except SystemExit as exc:

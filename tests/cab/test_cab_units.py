@@ -17,7 +17,7 @@ from msuinspect.cab import Cabinet, CompressionKind, open_nested
 from msuinspect.cab.checksum import cfdata_checksum
 from msuinspect.cab.codecs.registry import codecs_by_key, default_codecs
 from msuinspect.cab.codecs.zlib_codec import ZlibCodec
-from msuinspect.cab.names import analyse, classify, sanitise
+from msuinspect.cab.names import analyse, classify, decode_name, name_facts, sanitise
 from msuinspect.errors import (
     ChecksumError,
     CodecError,
@@ -209,6 +209,24 @@ def test_bytes_source_and_codec_selection() -> None:
 @settings(max_examples=3000, deadline=None, derandomize=True, database=None)
 def test_name_fast_path_agrees(name: str) -> None:
     assert analyse(name, 3) == (classify(name), sanitise(name, 3))
+
+
+@pytest.mark.slow
+@given(
+    st.one_of(
+        st.binary(max_size=16),
+        st.text(alphabet="ab.\\/_-~$:CONLPTcom12", max_size=16).map(str.encode),
+    ).map(lambda b: b.replace(b"\x00", b"")),
+    st.sampled_from([b"", b"CON", b"lpt1.x/", b"a\\NUL", b"\xc3\xa9", b"com\xc2\xb9"]),
+    st.booleans(),
+)
+@settings(max_examples=3000, deadline=None, derandomize=True, database=None)
+def test_raw_name_fast_path_agrees(raw: bytes, part: bytes, is_utf8: bool) -> None:
+    """name_facts (the CFFILE reader's: plain ASCII names checked on their bytes) says what
+    decoding the name and analysing the text say."""
+    name = part + raw
+    text, valid = decode_name(name, is_utf8)
+    assert name_facts(name, is_utf8, 3) == (text, *analyse(text, 3, valid_encoding=valid))
 
 
 @pytest.mark.parametrize("backend", ["zlib", "libarchive", "libmspack"])

@@ -21,7 +21,7 @@ from msuinspect.cab import cabinet
 from msuinspect.cab.cabinet import Cabinet
 from msuinspect.report.inspect_json import report_dict
 
-from support.corpus import FIXTURES, MANIFEST, corpus_params
+from support.corpus import FIXTURES, corpus_params, update_packages
 
 AS_OF = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 PKI = FIXTURES / "pki"
@@ -37,11 +37,7 @@ SAMPLE_FILES = [
 ]
 
 #: the real update packages of the corpus: MSUs, update and FOD cabinets
-PACKAGES = [
-    e.path
-    for e in MANIFEST
-    if e.rel.startswith(("msu/", "cab/update/", "cab/fod/")) and e.rel.endswith((".msu", ".cab"))
-]
+PACKAGES = [e.path for e in update_packages()]
 
 
 def _json(

@@ -19,16 +19,12 @@ from msuinspect.cab import cabinet
 from msuinspect.package.analyse import PackageReport
 from msuinspect.package.kinds import NodeKind
 
-from support.corpus import FIXTURES, MANIFEST, CorpusEntry, corpus_params
+from support.corpus import FIXTURES, CorpusEntry, corpus_params, update_packages
 
 AS_OF = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 
 #: the real update packages of the corpus: MSUs, update and FOD cabinets
-PACKAGES = [
-    e
-    for e in MANIFEST
-    if e.rel.startswith(("msu/", "cab/update/", "cab/fod/")) and e.rel.endswith((".msu", ".cab"))
-]
+PACKAGES = update_packages()
 MSUS = [e for e in PACKAGES if e.rel.endswith(".msu")]
 
 

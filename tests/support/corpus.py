@@ -61,6 +61,17 @@ def load_manifest() -> list[CorpusEntry]:
 MANIFEST = load_manifest()
 
 
+def update_packages() -> list[CorpusEntry]:
+    """The corpus's real update packages: MSUs, update and FOD cabinets (the batch of
+    bench/bench_inspect.py)."""
+    return [
+        e
+        for e in MANIFEST
+        if e.rel.startswith(("msu/", "cab/update/", "cab/fod/"))
+        and e.rel.endswith((".msu", ".cab"))
+    ]
+
+
 def cabinet_entries() -> list[CorpusEntry]:
     """Corpus files that are cabinets or MSUs by name (malformed ones included)."""
     return [e for e in MANIFEST if e.rel.endswith((".cab", ".msu"))]

@@ -306,20 +306,7 @@ def _nested(
         source = MemberSource(store, mn.member)
     else:
         source = BytesSource(data, mn.path)
-    known = ctx.memo.report(content) if content is not None else None
-    if known is not None:
-        report = _moved(known, node.path)
-    else:
-        report = inspect_source(
-            source,
-            ctx.trust,
-            as_of=ctx.as_of,
-            file_hashes=False,
-            cabinet=child,
-            limits=ctx.limits,
-        )
-        if content is not None and report.error is None:
-            ctx.memo.keep_report(content, report)
+    report = _signature_report(node, source, ctx, content, cabinet=child)
     _take_report(node, report)
     if child is None:
         assert error is not None
@@ -366,7 +353,7 @@ def _examine(
     kind = node.kind
     try:
         if report is None and kind in (NodeKind.PE, NodeKind.PKCS7):
-            report = _signature_report(node, data, ctx, content)
+            report = _signature_report(node, BytesSource(data, node.path), ctx, content)
         view = None
         if report is not None:
             _take_report(node, report)
@@ -398,17 +385,24 @@ def _examine(
 
 
 def _signature_report(
-    node: PackageNode, data: bytes, ctx: _Context, content: Content | None
+    node: PackageNode,
+    source: ByteSource,
+    ctx: _Context,
+    content: Content | None,
+    *,
+    cabinet: Cabinet | None = None,
 ) -> FileReport:
-    """The signature report of a member, computed once per distinct content."""
+    """The signature report of a member (a nested ``cabinet`` already opened, if any),
+    computed once per distinct content."""
     known = ctx.memo.report(content) if content is not None else None
     if known is not None:
         return _moved(known, node.path)
     report = inspect_source(
-        BytesSource(data, node.path),
+        source,
         ctx.trust,
         as_of=ctx.as_of,
         file_hashes=False,
+        cabinet=cabinet,
         limits=ctx.limits,
     )
     if content is not None and report.error is None:

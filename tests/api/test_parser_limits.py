@@ -46,6 +46,8 @@ RFC3161_CAB = FIXTURES / "cab/signed_sha256_rfc3161.cab"
 SAMPLE = FIXTURES / "sample/Windows6.0-KB9999901-x64.msu"
 
 TRUST = trust_store([ROOT, TSA_ROOT])
+#: the content type of a SignedData ContentInfo: OBJECT IDENTIFIER 1.2.840.113549.1.7.2
+SIGNED_DATA_OID_TLV = bytes.fromhex("06092a864886f70d010702")
 
 
 def _inspect(data: bytes, name: str, limits: Limits | None = None) -> FileReport:
@@ -139,11 +141,11 @@ def test_asn1_depth_needs_no_stack(depth: int) -> None:
 
 
 def test_pkcs7_file_over_256_mib_is_refused(tmp_path: Path) -> None:
-    """A sparse file one byte over the default, starting like a DER SEQUENCE: refused from
-    its size, before anything is read into memory."""
+    """A sparse file one byte over the default, starting like a SignedData ContentInfo:
+    refused from its size, before anything is read into memory."""
     big = tmp_path / "huge.cat"
     with open(big, "wb") as f:
-        f.write(b"\x30\x84\x10\x00\x00\x00")
+        f.write(b"\x30\x84\x10\x00\x00\x00" + SIGNED_DATA_OID_TLV)
         f.truncate(Limits().max_pkcs7_size + 1)
     r = inspect(big, trust=TRUST)
     assert r.outcome.outcome is Outcome.ERROR

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from msuinspect.authenticode.algorithms import Strength, new_hash
@@ -90,6 +90,11 @@ class FileReport:
     def trusted(self) -> bool:
         """Signed, and every signature chains to a trusted root."""
         return bool(self.signatures) and all(s.trusted for s in self.signatures)
+
+    @property
+    def partly_trusted(self) -> bool:
+        """Some signatures chain to a trusted root and others do not."""
+        return any(s.trusted for s in self.signatures) and not self.trusted
 
     @property
     def has_errors(self) -> bool:
@@ -206,6 +211,51 @@ def _check(
     if view.catalog_algorithms:
         report.authenticode_digests = {a: d.hex() for a, d in digests.items()}
     report.signatures = _verify_all(parsed, digests, trust, as_of)
+    _vouched_by_another(report.signatures)
+
+
+#: the findings of a signature whose chain does not reach a trusted root
+_CHAIN_CODES = frozenset(
+    {"untrusted-root", "expired-no-timestamp", "no-code-signing-usage", "chain-invalid"}
+)
+
+
+def _vouched_by_another(signatures: list[AuthenticodeSignature]) -> None:
+    """Where one signature of the file is trusted, another that is whole (its digest
+    matches, its signature value verifies) but chains to no trusted root does not make the
+    file untrusted: anyone can add a nested signature (an unsigned attribute), and a signer
+    this trust store does not know may sign beside Microsoft (a driver's vendor). Its chain
+    findings become warnings that say so. A digest or signature value that fails stays an
+    error: that is what an altered file looks like (a SHA-1 collision shows as a SHA-256
+    signature that no longer matches)."""
+    good = [s for s in signatures if s.trusted]
+    if not good:
+        return
+    for s in signatures:
+        whole = (
+            s.digest_valid is not False
+            and s.signature_valid
+            and s.message_digest_valid is not False
+            and not s.certificate_problems
+        )
+        if s.trusted or not whole:
+            continue
+        if s.nested:
+            why = (
+                f"signature #{good[0].index} of this file is trusted and vouches for the same "
+                "bytes; a nested signature is an unsigned attribute anyone can add"
+            )
+        else:
+            why = (
+                f"signature #{good[0].index} of this file is trusted and vouches for the same "
+                "bytes, but a host that checks only the primary signature will not trust it"
+            )
+        s.findings = [
+            replace(f, severity=Severity.WARNING, message=f"{f.message} ({why})")
+            if f.code in _CHAIN_CODES and f.severity is Severity.ERROR
+            else f
+            for f in s.findings
+        ]
 
 
 def _verify_all(

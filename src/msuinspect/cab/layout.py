@@ -527,6 +527,15 @@ def _check_signature_area(
             "abReserve bytes 12..15 (not covered by the signature) are not zero",
             (h.header_reserve_offset or 0) + 12,
         )
+    if h.i_cabinet and not (h.has_prev or h.has_next):
+        notes.add(
+            "cab-icabinet-unhashed-nonzero",
+            Severity.WARNING,
+            f"iCabinet is {h.i_cabinet} in a cabinet that belongs to no set: the field is "
+            "not covered by the signature, so it was changed after signing or set oddly",
+            h.offset + 34,
+            value=h.i_cabinet,
+        )
 
 
 def _check_folder_data(layout: CabLayout, notes: FindingSink) -> None:

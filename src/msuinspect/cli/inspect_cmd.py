@@ -43,11 +43,14 @@ from msuinspect.report import file_text, inspect_json, signatures_json
 FAIL_ON = {"error": Outcome.ERROR, "problem": Outcome.PROBLEM, "warning": Outcome.WARNING}
 
 
-def _read_errors(path: str, findings: list[Finding]) -> None:
+def _read_errors(path: str, findings: list[Finding], shown: MsuInspectError | None = None) -> None:
     """One stderr line per distinct read error (a folder that cannot be decoded fails all
-    its members: one line naming them)."""
+    its members: one line naming them); not again the file's own error, ``shown``, which
+    is also kept as a finding."""
     groups: dict[tuple[str, int | None, str], list[str]] = {}
     for f in findings:
+        if shown is not None and (f.code, f.offset) == (shown.code, shown.offset):
+            continue
         if f.code in READ_ERROR_CODES:
             node = f.path or path
             node = node[len(path) + 2 :] if node.startswith(path + "!/") else node
@@ -58,8 +61,10 @@ def _read_errors(path: str, findings: list[Finding]) -> None:
         where = f"offset {offset}: " if offset is not None else ""
         members = ""
         if names and names != [path]:
-            shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
-            members = f" ({len(names)} member(s): {shown})"
+            listed = ", ".join(names[:5]) + (
+                f" and {len(names) - 5} more" if len(names) > 5 else ""
+            )
+            members = f" ({len(names)} member(s): {listed})"
         click.echo(f"msuinspect: error: {path}: {where}{message} [{code}]{members}", err=True)
 
 
@@ -211,7 +216,9 @@ def inspect_cmd(
         if outcome.outcome is Outcome.ERROR:
             if rep.error is not None:
                 _error(rep.path, rep.error)
-            _read_errors(rep.path, pkg.all_findings() if pkg is not None else rep.all_findings)
+            _read_errors(
+                rep.path, pkg.all_findings() if pkg is not None else rep.all_findings, rep.error
+            )
         if text:
             lines: list[str] = []
             file_text.render_inspection(

@@ -11,7 +11,9 @@ outcome     when
             catalog covers, a name that contradicts the content, not a package or signed file
             at all (an HTML page, a text file, an empty file) — every error-level finding.
 ``warning`` trustworthy, with something odd worth a look: every warning-level finding except
-            SHA-1 (the norm for Windows 6.0-era packages: noted, not warned).
+            SHA-1 (the norm for Windows 6.0-era packages: noted, not warned); also a part of
+            a package alone (a .mum, a manifest, an unattend or pkgProperties file), which
+            has no signature of its own to vouch for it.
 ``ok``      none of the above.
 ==========  ==================================================================================
 
@@ -77,6 +79,22 @@ _NOT_A_PACKAGE = {
 }
 
 
+#: top-level kinds that are parts of an update package and carry no signature of their
+#: own: only a catalog of their package (or the signed cabinet holding them) vouches for
+#: them, so alone they are never ``ok``
+_PARTS = {
+    NodeKind.MUM: "a package manifest (.mum)",
+    NodeKind.MANIFEST: "a component manifest",
+    NodeKind.MANIFEST_COMPRESSED: "a compressed component manifest",
+    NodeKind.PROPERTIES: "an MSU's pkgProperties file",
+    NodeKind.UNATTEND: "an MSU's unattend file",
+    NodeKind.CONTAINER_INDEX: "a container index (_manifest_.cix.xml)",
+    NodeKind.DELTA_PA30: "a delta (PA30) payload",
+    NodeKind.COMPRESSED_DCS: "a DCS-compressed payload",
+    NodeKind.EXPRESS_PSF: "a PSF express payload",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class FileOutcome:
     outcome: Outcome
@@ -133,7 +151,7 @@ def outcome_of(file: FileReport, package: PackageReport | None = None) -> FileOu
         reasons.append("not-a-package: not a cabinet, PE, catalog or PKCS#7 file")
     elif file.kind in SIGNABLE_KINDS and not file.signatures and not unreadable:
         reasons.append(f"unsigned: the {file.kind.value} carries no Authenticode signature")
-    elif file.signatures and not file.trusted:
+    elif file.signatures and not any(s.trusted for s in file.signatures):
         reasons.append("untrusted: no signature of the file verifies to a trusted root")
     problems = [
         f
@@ -145,9 +163,16 @@ def outcome_of(file: FileReport, package: PackageReport | None = None) -> FileOu
         return FileOutcome(Outcome.ERROR, tuple(reasons))
     if reasons:
         return FileOutcome(Outcome.PROBLEM, tuple(reasons))
-    warnings = [f for f in findings if counts_for_outcome(f) is Severity.WARNING]
+    warnings = _grouped(f for f in findings if counts_for_outcome(f) is Severity.WARNING)
+    if kind in _PARTS:
+        warnings.insert(
+            0,
+            f"not-signed-alone: the content is {_PARTS[kind]}, a part of an update package "
+            "with no signature of its own: only a catalog of its package, or the signed "
+            "cabinet that holds it, vouches for it (inspect the package)",
+        )
     if warnings:
-        return FileOutcome(Outcome.WARNING, tuple(_grouped(warnings)))
+        return FileOutcome(Outcome.WARNING, tuple(warnings))
     return FileOutcome(Outcome.OK)
 
 

@@ -73,6 +73,9 @@ _FILE_NAME = re.compile(
     r"^windows(?P<ver>\d+\.\d+)-kb(?P<kb>\d+)(?:-v(?P<rev>\d+))?-(?P<arch>x64|x86|ia64|arm64|arm)",
     re.IGNORECASE,
 )
+#: the names an MSU gives its unattend and properties members (``Windows6.0-KB…-x64.xml``,
+#: ``…-x64-pkgProperties.txt``): such a name claims a member of that package, not a package
+_MEMBER_SUFFIXES = (".xml", ".txt")
 _DOWNLOAD_SHA1 = re.compile(r"_(?P<sha1>[0-9a-fA-F]{40})\.(?:msu|cab)$")
 _ARCH_NAMES = {"x64": "amd64", "amd64": "amd64", "x86": "x86", "ia64": "ia64", "arm64": "arm64"}
 _KB = re.compile(r"KB(\d{5,8})", re.IGNORECASE)
@@ -181,6 +184,8 @@ def _check_name(s: PackageSummary, root: PackageNode, notes: FindingSink) -> Non
         return
     said = f"the file name claims KB{claim['kb']} for Windows {claim['version']} {claim['arch']}"
     if not s.is_update_package:
+        if root.name.lower().endswith(_MEMBER_SUFFIXES):
+            return  # an MSU's own unattend or properties file, named after its package
         notes.add(
             "name-content-conflict",
             Severity.ERROR,

@@ -66,6 +66,11 @@ RULES: dict[str, tuple[str, str, str]] = {
         "info",
         "a header reserve that is not an Authenticode reserve",
     ),
+    "cab-icabinet-unhashed-nonzero": (
+        'Cabinet layer findings (`layer: "cab"`)',
+        "warning",
+        "a signed cabinet that belongs to no set (no previous or next cabinet) has a non-zero iCabinet (bytes 34-35): the field is not covered by the signature, so it was changed after signing or written oddly (`evidence.value`)",
+    ),
     "cab-member-overlap": (
         'Cabinet layer findings (`layer: "cab"`)',
         "error",

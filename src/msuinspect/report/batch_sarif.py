@@ -2,8 +2,9 @@
 
 One run; its rules are the stable finding and error codes (docs/findings.md, through the
 generated :mod:`msuinspect.report.batch_rules`) plus the outcome reasons that are not
-findings (``unsigned``, ``untrusted``, ``not-a-package``). Each result is one finding of a
-file (listed once, wherever the file object carries it), or one reason of a file's outcome
+findings (``unsigned``, ``untrusted``, ``not-a-package``, ``not-signed-alone``). Each result
+is one finding of a file (listed once, wherever the file object carries it), or one reason
+of a file's outcome
 that no finding already gives; it points at the file (``physicalLocation``, with the byte
 offset when the finding is about the file itself) and at the node inside it
 (``logicalLocations``: ``outer.msu!/inner.cab!/update.mum``).
@@ -30,6 +31,11 @@ SARIF_VERSION = "2.1.0"
 REASON_RULES: dict[str, tuple[str, str]] = {
     "unsigned": ("error", "a cabinet, MSU, PE or catalog carries no Authenticode signature"),
     "untrusted": ("error", "no signature of the file verifies to a trusted root"),
+    "not-signed-alone": (
+        "warning",
+        "a part of an update package (a .mum, a manifest, an unattend or pkgProperties file) "
+        "inspected alone: it has no signature of its own to vouch for it",
+    ),
     "not-a-package": (
         "error",
         "the file is empty, or neither an update package nor a signed file (an HTML page, "

@@ -91,7 +91,12 @@ def render_layers(rep: PackageReport, emit: Emit) -> None:
         r = n.signatures
         if not r.signatures and n.kind not in _EXPECTED_SIGNED:
             continue  # an unsigned member of a signed container is the norm
-        trust = "trusted" if r.trusted else ("unsigned" if not r.signatures else "NOT trusted")
+        if r.trusted:
+            trust = "trusted"
+        elif r.partly_trusted:
+            trust = "partly trusted"
+        else:
+            trust = "unsigned" if not r.signatures else "NOT trusted"
         count[(n.kind.value, r.signing.value, trust)] += 1
     if not count:
         return

@@ -53,7 +53,10 @@ def render_summary(rep: PackageReport, emit: Emit) -> None:
 def _node_line(n: PackageNode) -> str:
     parts = [f"{n.name}", f"[{n.kind.value}]", f"{n.size} B"]
     if n.signatures is not None:
-        trusted = ", trusted" if n.signatures.trusted else ""
+        if n.signatures.trusted:
+            trusted = ", trusted"
+        else:
+            trusted = ", partly trusted" if n.signatures.partly_trusted else ""
         parts.append(f"{n.signatures.signing.value}{trusted}")
     if isinstance(n.parsed, Catalog):
         c = n.parsed

@@ -20,8 +20,22 @@ P7X_MAGIC = b"PKCX"
 
 
 def looks_like_der(head: bytes) -> bool:
-    """Whether ``head`` may start a DER SEQUENCE (a SignedData ContentInfo)."""
-    return head[:1] == b"\x30"
+    """Whether ``head`` may start a ContentInfo (a SignedData's): a DER or BER SEQUENCE whose
+    first element is an OBJECT IDENTIFIER (its content type), or that is cut off before
+    that element shows (a damaged signature is reported as one). Other DER that starts
+    with a SEQUENCE (an X.509 certificate, a key, a CRL: their first element is a SEQUENCE
+    or an INTEGER) is not a signed file, so not an unparseable signature either."""
+    try:
+        tag, header_len, _, _ = der.ber_header(head)
+    except DerError:
+        return False
+    if tag != 0x30:
+        return False
+    try:
+        first, _, _, _ = der.ber_header(head, header_len)
+    except DerError:
+        return True
+    return first == 0x06
 
 
 class PKCS7Format:
@@ -49,9 +63,7 @@ class PKCS7Format:
         base = 0
         if blob[:4] == P7X_MAGIC:
             blob, base = blob[4:], 4
-        try:
-            der.ber_header(blob)
-        except DerError:
+        if not looks_like_der(blob):
             return FormatView(FileKind.UNKNOWN)
         parsed = parse_blob(blob, base, limits)
         view = FormatView(FileKind.PKCS7)

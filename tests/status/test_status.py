@@ -128,7 +128,8 @@ def test_esu_year2_host_with_prep_package_and_activated_key() -> None:
     st = states(s)
     assert st["esu-prep"] is DONE and st["esu-key"] is DONE
     assert "year 2" in s.step("esu-key").text
-    assert s.step("esu-key").evidence == ("collector-esu-y2.txt:222",)
+    # the highest year (esu) and each activated year (esu_years)
+    assert s.step("esu-key").evidence == ("collector-esu-y2.txt:222", "collector-esu-y2.txt:213")
     assert "KB5016891 staged" in " ".join(s.step("esu-prep").notes)
     assert st["roots"] is DONE and s.capability.sha2 == "yes"
     rollup = [n for n in s.next_steps if n.step == "rollup"]

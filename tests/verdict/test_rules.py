@@ -130,7 +130,12 @@ def test_r8_sha256_only_needs_sha2_and_names_the_outer_layer() -> None:
 
 def test_r8_restart_pending_counts_as_not_yet() -> None:
     facts = pkg(layers=SHA2_ONLY, release_date=_dt.date(2019, 8, 13))
-    v = judge(facts, replace(SHA2_ROOTS, pending_restart=True), KB)
+    pending = replace(
+        SHA2_ROOTS,
+        pending_restart=True,
+        installed=(*kbs("KB4493730"), *kbs("KB4474419", state="install-pending")),
+    )
+    v = judge(facts, pending, KB)
     assert v.can_validate is Answer.NO
     assert "restart pending" in v.host.label
 

@@ -25,6 +25,7 @@ FACT_FIELDS: tuple[str, ...] = (
     "sha2_flags",
     "roots",
     "esu",
+    "esu_years",  # "1+3" or "none": each activated ESU year (slmgr)
     "pending_restart",
 )
 

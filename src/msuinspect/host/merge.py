@@ -149,6 +149,7 @@ def merge(reads: Sequence[EvidenceRead], *, name: str | None = None) -> ImportRe
         if isinstance(roots, frozenset)
         else None,
         esu=esu if isinstance(esu, EsuLicence) else None,
+        esu_years=parse_esu_years(values.get("esu_years")),
         azure=None,
         pending_restart=_bool(values.get("pending_restart")),
         name=name or _str(values.get("name")),
@@ -156,6 +157,18 @@ def merge(reads: Sequence[EvidenceRead], *, name: str | None = None) -> ImportRe
         conflicts=tuple(conflicts),
     )
     return ImportResult(profile, tuple(reads), _unknown(profile))
+
+
+def parse_esu_years(v: object) -> frozenset[int] | None:
+    """``"1+3"`` -> {1, 3}; ``"none"`` -> {}; anything else -> None."""
+    if not isinstance(v, str):
+        return None
+    if v == "none":
+        return frozenset()
+    parts = v.split("+")
+    if not all(p.isdigit() and 1 <= int(p) <= 4 for p in parts):
+        return None
+    return frozenset(int(p) for p in parts)
 
 
 def _int(v: object) -> int | None:

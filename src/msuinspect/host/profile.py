@@ -121,6 +121,10 @@ class HostProfile:
     :data:`IN_BOX_ROOTS`. ``sha2_flags`` is the SHA-2 code-signing registry flag
     (``...\\Servicing\\Codesigning\\SHA2``, both values > 0), ``None`` when not read.
     ``azure`` is whether the host runs on an Azure platform (ESU year 4).
+    ``esu`` is the ESU licence as one value (the highest activated year); ``esu_years``
+    the set of activated years when the evidence lists them one by one (``slmgr /dlv
+    all``), ``None`` when only ``esu`` is known: then ``yN`` is read as "years 1..N"
+    (:meth:`esu_activated`).
     """
 
     product: Product | None = None
@@ -133,11 +137,26 @@ class HostProfile:
     sha2_flags: bool | None = None
     roots: frozenset[Root] | None = None
     esu: EsuLicence | None = None
+    esu_years: frozenset[int] | None = None
     azure: bool | None = None
     pending_restart: bool | None = None
     name: str | None = None  # a label for reports (host name or preset name)
     evidence: Mapping[str, str] = field(default_factory=dict)
     conflicts: tuple[Conflict, ...] = ()  # fields left unknown because sources disagree
+
+    def esu_activated(self, year: int) -> bool | None:
+        """Is an ESU licence for ``year`` activated? ``None`` when unknown.
+
+        The per-year set (``esu_years``) decides when known; otherwise the shorthand
+        ``esu=yN`` means years 1..N, ``none`` no year.
+        """
+        if self.esu_years is not None:
+            return year in self.esu_years
+        if self.esu is None:
+            return None
+        if self.esu is EsuLicence.NONE:
+            return False
+        return year <= int(self.esu.value[1:])
 
     def kb_numbers(self) -> frozenset[str]:
         """The installed KB numbers (``"KB4474419"``); empty when unknown."""

@@ -4,11 +4,13 @@ Syntax (comma-separated, keys in any order, each at most once)::
 
     build=6002|6003[.REVISION]   revision=N          arch=x86|amd64|x64|ia64
     product=server|server-core|server-unknown|vista
-    kb=KB4474419@6.0.4.0+KB4493730   (``+`` separated; ``@VERSION`` optional; ``none``)
+    kb=KB4474419@6.0.4.0+KB4493730   (``+`` separated; ``@VERSION`` optional; ``none``;
+                                      ``unknown``)
     kb-complete=yes|no           (default yes: the kb= list is every installed update)
     roots=2010+2011              adds to the in-box roots (root-authority + 2001)
     roots=only:2001+2010         exactly these; roots=none; roots=unknown
-    esu=none|y1|y2|y3|y4|unknown ssu=6.0.6003.20484   sha2flags=yes|no
+    esu=none|y1|y2|y3|y4|unknown (yN: years 1..N)   ssu=6.0.6003.20484|unknown
+    sha2flags=yes|no
     restart=yes|no (a restart is pending)   azure=yes|no   name=LABEL
 
 ``preset:NAME`` may come first and be followed by overrides:
@@ -175,7 +177,10 @@ def parse_host_spec(text: str) -> HostProfile:
     profile = base or HostProfile(roots=IN_BOX_ROOTS, evidence={"roots": "default: in-box roots"})
     evidence = dict(profile.evidence)
     changes: dict[str, object] = {}
-    if "build" in given:
+    if given.get("build", "").casefold() == "unknown":
+        changes["build"] = None
+        changes["revision"] = None
+    elif "build" in given:
         m = re.fullmatch(r"(\d{4})(?:\.(\d+))?", given["build"])
         if not m or not 6000 <= int(m.group(1)) <= 6003:
             raise HostSpecError(
@@ -185,7 +190,9 @@ def parse_host_spec(text: str) -> HostProfile:
         changes["build"] = int(m.group(1))
         if m.group(2):
             changes["revision"] = int(m.group(2))
-    if "revision" in given:
+    if given.get("revision", "").casefold() == "unknown":
+        changes["revision"] = None
+    elif "revision" in given:
         if not given["revision"].isdigit():
             raise HostSpecError(f"--host revision={given['revision']}: expected a number")
         changes["revision"] = int(given["revision"])
@@ -193,19 +200,23 @@ def parse_host_spec(text: str) -> HostProfile:
         changes["arch"] = _choice("arch", given["arch"], dict(_ARCH))
     if "product" in given:
         changes["product"] = _choice("product", given["product"], dict(_PRODUCT))
+    kb_unknown = given.get("kb", "").casefold() == "unknown"
     if "kb" in given:
-        changes["installed"] = _kbs(given["kb"])
-        changes["installed_complete"] = True
+        changes["installed"] = None if kb_unknown else _kbs(given["kb"])
+        changes["installed_complete"] = not kb_unknown
     if "kb-complete" in given:
         complete = _bool("kb-complete", given["kb-complete"])
-        if "kb" not in given and profile.installed is None:
-            raise HostSpecError("--host kb-complete needs kb=")
+        if kb_unknown or ("kb" not in given and profile.installed is None):
+            raise HostSpecError("--host kb-complete needs a kb= list")
         changes["installed_complete"] = bool(complete)
     if "roots" in given:
         changes["roots"] = _roots(given["roots"])
     if "esu" in given:
         changes["esu"] = _choice("esu", given["esu"], dict(_ESU))
-    if "ssu" in given:
+        changes["esu_years"] = None  # esu=yN: years 1..N (HostProfile.esu_activated)
+    if "ssu" in given and given["ssu"].casefold() == "unknown":
+        changes["servicing_stack_version"] = None
+    elif "ssu" in given:
         if not _VERSION4.match(given["ssu"]):
             raise HostSpecError(
                 f"--host ssu={given['ssu']}: expected a version like 6.0.6003.20484"
@@ -219,10 +230,11 @@ def parse_host_spec(text: str) -> HostProfile:
         changes["azure"] = _bool("azure", given["azure"])
     if "name" in given:
         changes["name"] = given["name"]
-    for fname in changes:
-        evidence[fname] = "--host"
-    if "installed" in changes:
-        evidence["installed"] = "--host"
+    for fname, new in changes.items():
+        if new is None:
+            evidence.pop(fname, None)  # stated unknown: no evidence left for it
+        else:
+            evidence[fname] = "--host"
     return replace(profile, **changes, evidence=evidence)  # type: ignore[arg-type]
 
 

@@ -69,6 +69,8 @@ def write_toml(profile: HostProfile) -> str:
         lines.append("roots = [" + ", ".join(_q(r.value) for r in sorted(p.roots)) + "]")
     if p.esu is not None:
         lines.append(f"esu = {_q(p.esu.value)}")
+    if p.esu_years is not None:
+        lines.append("esu_years = [" + ", ".join(str(y) for y in sorted(p.esu_years)) + "]")
     if p.azure is not None:
         lines.append(f"azure = {_b(p.azure)}")
     if p.pending_restart is not None:
@@ -123,6 +125,7 @@ _TOP_KEYS = frozenset(
         "sha2_flags",
         "roots",
         "esu",
+        "esu_years",
         "azure",
         "pending_restart",
         "installed_complete",
@@ -176,6 +179,13 @@ def read_toml(text: str, *, source: str = "host profile") -> HostProfile:
         except (KeyError, TypeError, ValueError):
             raise HostSpecError(f"{source}: conflicts[{i}]: expected field and values") from None
     build = _get(doc, "build", int, source)
+    years_raw = _get(doc, "esu_years", list, source)
+    esu_years: frozenset[int] | None = None
+    if years_raw is not None:
+        if not all(isinstance(y, int) and not isinstance(y, bool) and 1 <= y <= 4
+                   for y in years_raw):  # fmt: skip
+            raise HostSpecError(f"{source}: esu_years: expected a list of years 1-4")
+        esu_years = frozenset(years_raw)
     return HostProfile(
         product=_enum(doc, "product", Product, source),
         build=build,
@@ -187,6 +197,7 @@ def read_toml(text: str, *, source: str = "host profile") -> HostProfile:
         sha2_flags=_get(doc, "sha2_flags", bool, source),
         roots=roots,
         esu=_enum(doc, "esu", EsuLicence, source),
+        esu_years=esu_years,
         azure=_get(doc, "azure", bool, source),
         pending_restart=_get(doc, "pending_restart", bool, source),
         name=_get(doc, "name", str, source),

@@ -39,6 +39,7 @@ def profile_fields(p: HostProfile, installed: list[Any] | None) -> dict[str, Any
         "sha2_flags": p.sha2_flags,
         "roots": None if p.roots is None else sorted(r.value for r in p.roots),
         "esu": p.esu.value if p.esu else None,
+        "esu_years": None if p.esu_years is None else sorted(p.esu_years),
         "azure": p.azure,
         "pending_restart": p.pending_restart,
     }

@@ -77,6 +77,8 @@ def profile_lines(p: HostProfile) -> list[tuple[str, str, str]]:
         roots = ", ".join(_ROOT_SHORT[r] for r in _ROOT_ORDER if r in p.roots)
     add("roots", roots)
     add("esu", p.esu.value if p.esu else "unknown")
+    if p.esu_years is not None:
+        add("esu_years", ", ".join(str(y) for y in sorted(p.esu_years)) or "none activated")
     add("azure", _yn(p.azure))
     add("pending_restart", _yn(p.pending_restart))
     if p.installed is None:

@@ -138,7 +138,8 @@ def _match(m: StepMatch) -> list[str]:
     for other in m.others:
         lines += _candidate(other, " " * 6)
     if m.state is MatchState.MISSING:
-        lines += _wrap(f"{head} is required and not present here", " " * 6, " " * 6)
+        need = "optional" if m.step.optional else "required"
+        lines += _wrap(f"{head} is {need} and not present here", " " * 6, " " * 6)
     return lines
 
 

@@ -32,12 +32,13 @@ def headline(v: Verdict) -> str:
     install KB4493730, KB4474419 first``"""
     if v.already_installed is Answer.YES:
         body = "already installed"
+    elif v.can_install is Answer.NO and is_not_applicable(v):
+        # not applicable leads: nothing else matters for this package on this host
+        na = next(x for x in v.reasons if x.outcome is RuleOutcome.FAIL and
+                  x.aspect is Aspect.INSTALL)  # fmt: skip
+        body = _why(na)
     elif v.can_validate is Answer.NO and (r := v.deciding(Aspect.VALIDATE)):
         body = f"cannot validate — {_why(r)}"
-    elif v.can_install is Answer.NO and is_not_applicable(v):
-        r = next(x for x in v.reasons if x.outcome is RuleOutcome.FAIL and
-                 x.aspect is Aspect.INSTALL)  # fmt: skip
-        body = _why(r)
     elif v.can_install is Answer.NO and (r := v.deciding(Aspect.INSTALL)):
         body = f"cannot install — {_why(r)}"
     elif v.can_validate is Answer.UNKNOWN and (r := v.deciding(Aspect.VALIDATE)):

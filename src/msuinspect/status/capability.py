@@ -80,10 +80,14 @@ def capability(profile: HostProfile, kbase: KnowledgeBase, road: tuple[Step, ...
             )
         )
     elif profile.esu is not None and profile.esu is not EsuLicence.YEAR4:
-        year = int(profile.esu.value[1:])
+        year = max(profile.esu_years) if profile.esu_years else int(profile.esu.value[1:])
         y = kbase.esu_year(year)
         if y is not None and year < 3:
             rejects.append(("R15", f"packages released after {y.through} (ESU year {year} ends)"))
+        for gap in sorted(set(range(1, year)) - (profile.esu_years or set(range(1, year)))):
+            g = kbase.esu_year(gap)
+            span = f" ({g.first} .. {g.through})" if g is not None else ""
+            rejects.append(("R15", f"ESU year {gap} packages{span}: no activated key for it"))
         rejects.append(
             (
                 "R17",

@@ -156,7 +156,8 @@ def match_packages(
             accept |= _kind_newer(kbase, (UpdateKind.SSU,), installed_ssu) - named
         found = [c for c in candidates if accept & set(c.kbs)]
         if not found:
-            matches.append(StepMatch(step, MatchState.MISSING, None))
+            if not step.optional:  # an optional step (a later SSU) absent is not missing
+                matches.append(StepMatch(step, MatchState.MISSING, None))
             continue
         used.update(c.path for c in found)
 

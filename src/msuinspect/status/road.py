@@ -100,8 +100,14 @@ def _roots(profile: HostProfile, kb: KnowledgeBase) -> Step:
 
 
 def _restart_note(profile: HostProfile, kb: str) -> tuple[str, ...]:
-    if restart_pending(profile, kb):
+    pending = restart_pending(profile, kb)
+    if pending is True:
         return ("a restart is pending: it takes effect after the restart",)
+    if pending is None:
+        return (
+            "a restart is pending; whether it is this update's is unknown (no CBS state "
+            "for it in the evidence)",
+        )
     return ()
 
 
@@ -262,34 +268,75 @@ def dated(facts: list[UpdateFact]) -> list[UpdateFact]:
     return [f for f in facts if f.date is not None]
 
 
+#: the recommended latest SSU (verdict-facts §3.1 step 4): July 2022, stack 6.0.6003.21569
+KB_SSU_RECOMMENDED = "KB5016129"
+
+
 def newest_ssu(kbase: KnowledgeBase) -> UpdateFact | None:
+    """The SSU the road recommends: KB5016129 (§3.1 step 4), not the newest known one;
+    later SSUs (2023-12 .. 2025-01) are weakly sourced and optional (:func:`later_ssus`)."""
+    fact = kbase.get(KB_SSU_RECOMMENDED)
+    if fact is not None:
+        return fact
     ssus = dated(kbase.of_kind(UpdateKind.SSU))
     return ssus[-1] if ssus else None
 
 
+def later_ssus(kbase: KnowledgeBase) -> list[UpdateFact]:
+    """SSUs dated after the recommended one: optional; whether rollups need them is unknown."""
+    rec = newest_ssu(kbase)
+    if rec is None or rec.date is None:
+        return []
+    return [
+        u
+        for u in dated(kbase.of_kind(UpdateKind.SSU))
+        if u.date is not None and u.date.earliest > rec.date.latest
+    ]
+
+
 def _ssu_latest(profile: HostProfile, kbase: KnowledgeBase) -> Step:
     ssus = dated(kbase.of_kind(UpdateKind.SSU))
-    last = ssus[-1]
-    label = "newest SSU"
+    rec = newest_ssu(kbase) or ssus[-1]
+    later = later_ssus(kbase)
+    label = f"recommended SSU {rec.kb}"
     pres = {u.kb: presence(profile, u.kb) for u in ssus}
     done = [u for u in ssus if pres[u.kb].state is StepState.DONE]
     newest = done[-1] if done else None
     have = f"newest installed {newest.kb} ({newest.date})" if newest else "no known SSU listed"
-    known = f"newest known {last.kb} ({last.date}, {last.confidence.value})"
+    stack_rec = f", servicing stack {rec.stack_version}" if rec.stack_version else ""
+    known = f"recommended {rec.kb} ({rec.date}{stack_rec}, §3.1 step 4)"
     stack = ""
     if profile.servicing_stack_version:
         stack = f"; servicing stack {profile.servicing_stack_version}"
         match = [u for u in ssus if u.stack_version == profile.servicing_stack_version]
         if match:
             stack += f" = {match[-1].kb}"
+    notes: tuple[str, ...] = ()
+    if later:
+        names = ", ".join(f"{u.kb} ({u.date}, {u.confidence.value})" for u in later)
+        notes = (
+            f"later SSUs are known ({names}): optional; whether rollups require them is unknown",
+        )
     ev = merge(
         pres[newest.kb].evidence if newest else (),
         field_evidence(profile, "servicing_stack_version"),
     )
-    kbs = tuple(dict.fromkeys([*(k.kb for k in (newest, last) if k)]))
+    kbs = tuple(dict.fromkeys([*(k.kb for k in (newest, rec) if k)]))
     src = sources_of(kbase, kbs)
-    if newest is last:
-        return Step("ssu-latest", label, StepState.DONE, f"{have}{stack}", ev, src, kbs)
+    rec_or_later = bool(
+        newest is not None
+        and newest.date is not None
+        and rec.date is not None
+        and newest.date.earliest >= rec.date.earliest
+    )
+    have_v = parse_version(profile.servicing_stack_version)
+    need_v = parse_version(rec.stack_version)
+    by_stack = have_v is not None and need_v is not None and have_v >= need_v
+    if rec_or_later or by_stack:
+        text = f"{have}{stack}"
+        if not rec_or_later:
+            text = f"servicing stack {profile.servicing_stack_version} >= {rec.stack_version}"
+        return Step("ssu-latest", label, StepState.DONE, text, ev, src, kbs, notes=notes)
     if profile.installed is None:
         return Step(
             "ssu-latest",
@@ -299,6 +346,7 @@ def _ssu_latest(profile: HostProfile, kbase: KnowledgeBase) -> Step:
             ev or field_evidence(profile, "installed"),
             src,
             kbs,
+            notes=notes,
         )
     state = StepState.MISSING if profile.installed_complete else StepState.UNKNOWN
     partial = "" if profile.installed_complete else " (the update list is partial)"
@@ -310,6 +358,7 @@ def _ssu_latest(profile: HostProfile, kbase: KnowledgeBase) -> Step:
         merge(ev, field_evidence(profile, "installed")),
         src,
         kbs,
+        notes=notes,
     )
 
 
@@ -368,7 +417,7 @@ def _esu_prep(profile: HostProfile, kbase: KnowledgeBase) -> Step:
 
 def _esu_key(profile: HostProfile, kbase: KnowledgeBase) -> Step:
     label = "ESU key (slmgr)"
-    where = field_evidence(profile, "esu")
+    where = merge(field_evidence(profile, "esu"), field_evidence(profile, "esu_years"))
     if profile.product is Product.VISTA:
         return Step(
             "esu-key",
@@ -391,9 +440,22 @@ def _esu_key(profile: HostProfile, kbase: KnowledgeBase) -> Step:
         return Step(
             "esu-key", label, StepState.MISSING, "no ESU licence is activated", where, src_all
         )
-    year = int(profile.esu.value[1:])
+    if profile.esu_years is not None and not profile.esu_years:
+        return Step(
+            "esu-key", label, StepState.MISSING, "no ESU licence is activated", where, src_all
+        )
+    year = max(profile.esu_years) if profile.esu_years else int(profile.esu.value[1:])
     y = kbase.esu_year(year)
     text = f"ESU year {year} activated"
+    if profile.esu_years is not None:
+        if len(profile.esu_years) > 1:
+            text += " (activated: year " + ", ".join(map(str, sorted(profile.esu_years))) + ")"
+        gaps = [n for n in range(1, year) if n not in profile.esu_years]
+        if gaps:
+            text += (
+                f"; year {', '.join(str(n) for n in gaps)} not activated: that year's "
+                "updates are refused (R15)"
+            )
     if y is not None:
         text += f" (covers updates through {y.through.isoformat()})"
         if y.azure_only:

@@ -1,6 +1,7 @@
 """Next steps in the recommended install order (verdict-facts §3.1, corrections 4).
 
-Order: roots, KB4493730, KB4474419 (restart), pending restart, newest SSU, ESU
+Order: roots, KB4493730, KB4474419 (restart), pending restart, the recommended latest SSU
+KB5016129 (later, weakly sourced SSUs only as optional), ESU
 preparation (restart), ESU key, the newest monthly rollup the licence allows. Microsoft
 requires KB4493730 and KB4474419 and a restart but states no order between them; SSU
 first is community practice. A step whose state is ``unknown`` is proposed as "if not
@@ -13,8 +14,16 @@ import datetime as _dt
 
 from msuinspect.host.profile import EsuLicence, HostProfile, Root
 from msuinspect.servicing.knowledge import KnowledgeBase, UpdateFact, UpdateKind
+from msuinspect.status.evidence import presence
 from msuinspect.status.model import NextStep, RollupPosition, Step, StepState
-from msuinspect.status.road import KB_ESU_PREP_LATEST, MONTHLY, dated, newest_ssu, root_name
+from msuinspect.status.road import (
+    KB_ESU_PREP_LATEST,
+    MONTHLY,
+    dated,
+    later_ssus,
+    newest_ssu,
+    root_name,
+)
 from msuinspect.verdict.host_facts import KB_SHA2, KB_SSU_BASELINE
 
 _KIND = {
@@ -37,6 +46,11 @@ def title_of(fact: UpdateFact) -> str:
 
 def licence_through(profile: HostProfile, kbase: KnowledgeBase) -> _dt.date | None:
     """The last release day the host's licence lets it install (None: not known)."""
+    if profile.esu_years is not None:
+        if not profile.esu_years:
+            return kbase.threshold("esu_after").value.earliest
+        y = kbase.esu_year(max(profile.esu_years))
+        return y.through if y is not None else None
     if profile.esu is None:
         return None
     if profile.esu is EsuLicence.NONE:
@@ -141,11 +155,26 @@ def next_steps(
     latest = steps["ssu-latest"]
     last_ssu = newest_ssu(kbase)
     if latest.state in _OPEN and last_ssu is not None and last_ssu.kb != KB_SSU_BASELINE:
+        stack = f", servicing stack {last_ssu.stack_version}" if last_ssu.stack_version else ""
         fact_step(
             latest,
             last_ssu.kb,
-            "the newest servicing stack update the knowledge base "
-            "knows; later SSUs supersede earlier ones (inference)",
+            f"the recommended latest servicing stack update (verdict-facts §3.1 step 4{stack}); "
+            "later SSUs supersede earlier ones (inference)",
+        )
+    later = [u for u in later_ssus(kbase) if presence(profile, u.kb).state is not StepState.DONE]
+    if later and not any(presence(profile, u.kb).state is StepState.DONE
+                         for u in later_ssus(kbase)):  # fmt: skip
+        newest = later[-1]
+        add(
+            latest,
+            "install",
+            newest.kb,
+            title_of(newest),
+            f"optional: a later SSU ({newest.date}, {newest.confidence.value} source); "
+            "whether monthly rollups require it is unknown",
+            optional=True,
+            state=StepState.MISSING if profile.installed_complete else StepState.UNKNOWN,
         )
     prep = steps["esu-prep"]
     if prep.state in _OPEN:

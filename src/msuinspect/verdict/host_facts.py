@@ -14,6 +14,8 @@ KB_SHA2 = "KB4474419"
 KB_SHA2_X64 = "KB4039648"
 #: CBS states that mean "installed, restart not done yet"
 PENDING_STATES = frozenset({"install-pending", "staged", "installpending"})
+#: CBS states that mean the package's own install is complete (0x70 and after)
+DONE_STATES = frozenset({"installed", "permanent", "superseded"})
 
 
 def has_any(host: HostProfile, kbs: list[str]) -> bool | None:
@@ -26,12 +28,23 @@ def has_any(host: HostProfile, kbs: list[str]) -> bool | None:
     return None if answers else False
 
 
-def restart_pending(host: HostProfile, kb: str) -> bool:
-    """The package is installed but the restart it needs has not happened."""
-    states = {(p.state or "").casefold() for p in host.packages_for(kb)}
+def restart_pending(host: HostProfile, kb: str) -> bool | None:
+    """Is ``kb`` installed but waiting for its restart?
+
+    The package's own CBS state decides: ``install-pending`` / ``staged`` -> True; every
+    state known and complete (0x70 installed, permanent, superseded) -> False, whatever
+    other restart the host has pending. When the state is not known (the KB comes from a
+    list such as systeminfo or wmic) and a restart is pending, whether it is this
+    package's restart is unknown (None); with no restart pending, False.
+    """
+    states = {(p.state or "").casefold() for p in host.packages_for(kb) if p.state}
     if states & PENDING_STATES:
         return True
-    return bool(host.pending_restart)
+    if states and states <= DONE_STATES:
+        return False
+    if host.pending_restart is True:
+        return None
+    return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,24 +58,42 @@ class Sha2Support:
 
 
 def sha2_support(host: HostProfile) -> Sha2Support:
+    """KB4474419, or KB4039648 on x64, installed and restarted. A complete update list
+    decides; the SHA-2 registry flags decide only when the list cannot tell."""
     main = host.has_kb(KB_SHA2)
     if main is True:
-        if restart_pending(host, KB_SHA2):
+        pending = restart_pending(host, KB_SHA2)
+        if pending is True:
             return Sha2Support(Answer.NO, f"{KB_SHA2} installed, restart pending")
+        if pending is None:
+            return Sha2Support(
+                Answer.UNKNOWN,
+                f"{KB_SHA2} installed; a restart is pending and its own CBS state is unknown",
+                f"{KB_SHA2} CBS state",
+            )
         return Sha2Support(Answer.YES, KB_SHA2)
     x64 = host.has_kb(KB_SHA2_X64)
     if x64 is True:
         if host.arch is None:
             return Sha2Support(Answer.UNKNOWN, f"{KB_SHA2_X64} (x64 only)", "arch")
         if host.arch is Arch.AMD64:
-            if restart_pending(host, KB_SHA2_X64):
+            pending = restart_pending(host, KB_SHA2_X64)
+            if pending is True:
                 return Sha2Support(Answer.NO, f"{KB_SHA2_X64} installed, restart pending")
+            if pending is None:
+                return Sha2Support(
+                    Answer.UNKNOWN,
+                    f"{KB_SHA2_X64} installed; a restart is pending and its own CBS state "
+                    "is unknown",
+                    f"{KB_SHA2_X64} CBS state",
+                )
             return Sha2Support(Answer.YES, KB_SHA2_X64)
         x64 = False
+    if main is False and x64 is False:
+        # a complete list without either update wins over the registry flags
+        return Sha2Support(Answer.NO, f"neither {KB_SHA2} nor {KB_SHA2_X64}")
     if host.sha2_flags is True:
         return Sha2Support(Answer.YES, "SHA-2 code-signing registry flags")
-    if main is False and x64 is False:
-        return Sha2Support(Answer.NO, f"neither {KB_SHA2} nor {KB_SHA2_X64}")
     if host.sha2_flags is False:
         return Sha2Support(Answer.NO, "SHA-2 code-signing registry flags absent")
     return Sha2Support(Answer.UNKNOWN, f"{KB_SHA2} unknown", "installed")
@@ -105,6 +136,8 @@ def host_label(host: HostProfile, sha2: Sha2Support) -> str:
         s = "SHA-2 support"
     elif sha2.outcome is Answer.NO:
         s = "SHA-2 restart pending" if "pending" in sha2.via else "no SHA-2 support"
+    elif "restart is pending" in sha2.via:
+        s = "SHA-2 support unknown: a restart is pending"
     else:
         s = "SHA-2 support unknown"
     return f"{build} {arch} ({s})"

@@ -8,6 +8,7 @@ Installation follows R1-R5 and R13-R22; validation R6-R12 (:mod:`.validate`).
 
 from __future__ import annotations
 
+import datetime as _dt
 from dataclasses import dataclass, field
 
 from msuinspect.host.profile import Arch, EsuLicence, HostProfile, Product
@@ -55,6 +56,11 @@ PRODUCTS = {
 #: the order prerequisites are proposed in (SSU before SHA-2 is recommended, not required)
 PREREQUISITE_ORDER = (KB_SSU_BASELINE, KB_SHA2, "KB4537830", "KB5016891")
 KB_ESU_SSU = "KB4537830"
+KB_ESU_PREP_WEAK = "KB4538484"
+#: the first kernel giving build 6003: the 2019-03-19 preview rollup KB4489887 (Correction 7)
+BUILD_6003_FROM = _dt.date(2019, 3, 19)
+#: the ESU prep-check (verdict-facts §3.1 step 7, S2) needs a monthly rollup from this day
+PREP_CHECK_ROLLUP_FROM = _dt.date(2020, 2, 11)
 
 E_NOT_APPLICABLE = ExpectedError(
     "wusa: The update is not applicable to your computer",
@@ -73,6 +79,13 @@ E_ESU = ExpectedError(
     "ESU: not eligible:HRESULT_FROM_WIN32(1633)",
     "0x80070643",
     ("S2", "review-5"),
+    Confidence.CONFIRMED,
+)
+E_PREP_CHECK = ExpectedError(
+    "wusa/Windows Update: 0x80070643; CBS log: ESU: Pre IMDS checks failed, "
+    "Not Eligible:HRESULT_FROM_WIN32(1605)",
+    "0x80070643",
+    ("S2",),
     Confidence.CONFIRMED,
 )
 E_ALREADY = ExpectedError(
@@ -149,6 +162,17 @@ def _after(date: PartialDate, day: PartialDate) -> bool | None:
     return None
 
 
+def _moves_to_6003(entry: UpdateFact | None) -> bool:
+    """A knowledge-base rollup of 2019-03-19 or later (KB4489887, the preview that first
+    gives 6.0.6003.20491, and every later rollup or security-only update; Correction 7)."""
+    return (
+        entry is not None
+        and entry.kind in ROLLUP_KINDS
+        and entry.date is not None
+        and entry.date.earliest >= BUILD_6003_FROM
+    )
+
+
 def _applicability(facts: PackageFacts, host: HostProfile, kb: KnowledgeBase, acc: _Acc) -> bool:
     """R1, R2, R19, R3, R21, R4, R5. False when the package is not applicable."""
     applicable = True
@@ -209,9 +233,18 @@ def _applicability(facts: PackageFacts, host: HostProfile, kb: KnowledgeBase, ac
         acc.add("R4", RuleOutcome.PASS, "parent is SP2, present on 6002/6003",
                 "package_for_KB948465", ("S9", "S26"), Confidence.CONFIRMED)  # fmt: skip
     if facts.carries_6003 and host.build == 6002:
-        acc.add("R5", RuleOutcome.INFO, "installs 6.0.6003 binaries: the host becomes 6003",
-                "component versions 6.0.6003.*", ("S12", "review-7"),
-                Confidence.STRONG)  # fmt: skip
+        if _moves_to_6003(entry):
+            acc.add("R5", RuleOutcome.INFO,
+                    "a rollup of 2019-03-19 or later: its kernel moves the host to build 6003",
+                    f"{entry.kb if entry else facts.kb} {entry.kind.value if entry else ''}, "
+                    "component versions 6.0.6003.*", ("review-7",),
+                    Confidence.CONFIRMED)  # fmt: skip
+        else:
+            acc.add("R5", RuleOutcome.INFO,
+                    "installs 6.0.6003 binaries; the build number changes only with a kernel "
+                    "from 2019-03-19 or later (KB4489887 or a later rollup)",
+                    "component versions 6.0.6003.*", ("S12", "review-7"),
+                    Confidence.STRONG)  # fmt: skip
     return applicable
 
 
@@ -245,16 +278,29 @@ def _sha2_era(
         acc.add("R13", RuleOutcome.UNKNOWN, "needs SSU KB4493730; installed updates unknown",
                 when, ("S3",), Confidence.CONFIRMED, unknown_field="installed")  # fmt: skip
     main = host.has_kb(KB_SHA2)
-    if main is True and not restart_pending(host, KB_SHA2):
+    pending = restart_pending(host, KB_SHA2) if main is True else False
+    old_rev = _older_sha2_revision(host, kb) if main is True else None
+    if main is True and pending is False and old_rev is None:
         acc.add("R14", RuleOutcome.PASS, f"{KB_SHA2} installed", when, ("S3", "S4"),
                 Confidence.CONFIRMED)  # fmt: skip
     elif in_era is None:
         acc.add("R14", RuleOutcome.UNKNOWN, "needs KB4474419 if released from July 2019",
                 when, thr.source, thr.confidence, unknown_field="package release date")  # fmt: skip
-    elif main is True:
+    elif main is True and pending is True:
         acc.add("R14", RuleOutcome.FAIL, f"{KB_SHA2} installed, restart pending", when,
                 ("S3",), Confidence.CONFIRMED, expected=E_BAD_DIGEST,
                 unknown_field=None)  # fmt: skip
+    elif main is True and pending is None:
+        acc.add("R14", RuleOutcome.UNKNOWN,
+                f"{KB_SHA2} listed and a restart is pending; whether it is {KB_SHA2}'s "
+                "restart is unknown (its CBS state is not in the evidence)", when,
+                ("S3",), Confidence.WEAK, unknown_field=f"{KB_SHA2} CBS state")  # fmt: skip
+    elif main is True and old_rev is not None:
+        acc.add("R14", RuleOutcome.UNKNOWN,
+                f"{KB_SHA2} {old_rev[0]} installed; Microsoft requires the revision dated "
+                f"2019-09-23 or later: install {KB_SHA2} v4 ({old_rev[1]})", when,
+                ("S3",), Confidence.STRONG, unknown_field=f"{KB_SHA2} revision",
+                missing=KB_SHA2)  # fmt: skip
     elif host.arch is Arch.AMD64 and host.has_kb(KB_SHA2_X64) is True:
         acc.add("R14", RuleOutcome.UNKNOWN,
                 f"x64 with {KB_SHA2_X64} but not {KB_SHA2}: install undocumented", when,
@@ -266,6 +312,25 @@ def _sha2_era(
     else:
         acc.add("R14", RuleOutcome.UNKNOWN, "needs KB4474419; installed updates unknown", when,
                 ("S3", "S4"), Confidence.CONFIRMED, unknown_field="installed")  # fmt: skip
+
+
+def _older_sha2_revision(host: HostProfile, kb: KnowledgeBase) -> tuple[str, str] | None:
+    """(installed version, required version) when every installed KB4474419 package has a
+    known version older than the knowledge base's (6.0.4.0, v4, dated 2019-09-23; Q2);
+    None when a known version is current, or no version is known (a KB list only)."""
+    entry = kb.get(KB_SHA2)
+    need = parse_version(entry.version if entry else None)
+    if need is None:
+        return None
+    versions = [
+        (parse_version(p.version), p.version)
+        for p in host.packages_for(KB_SHA2)
+        if p.is_installed and p.version
+    ]
+    if not versions or any(pv is None or pv >= need for pv, _v in versions):
+        return None
+    newest = max(versions, key=lambda t: t[0] or ())[1]
+    return newest, entry.version if entry and entry.version else ""
 
 
 def _esu_gated(
@@ -291,8 +356,11 @@ def _esu_gated(
 def _esu(
     facts: PackageFacts, host: HostProfile, kb: KnowledgeBase, rel: ReleaseDate, acc: _Acc
 ) -> None:
-    """R18, R15, R16, R17, R22."""
+    """R18, R15, R16, R17, R22; R16 and R24 for the ESU prep-check test package."""
     entry = kb.get(facts.kb)
+    if entry is not None and entry.kind is UpdateKind.ESU_PREP_CHECK:
+        _prep_check(host, kb, entry, acc)
+        return
     pa = kb.threshold("premium_assurance_after")
     if rel.date is not None and _after(rel.date, pa.value):
         acc.add("R18", RuleOutcome.UNKNOWN,
@@ -314,11 +382,22 @@ def _esu(
                     ("S2", "domain-3"), Confidence.STRONG,
                     unknown_field="package ESU status")  # fmt: skip
         return
-    preps = [u.kb for u in kb.of_kind(UpdateKind.ESU_PREP)]
+    prep_facts = kb.of_kind(UpdateKind.ESU_PREP)
+    preps = [u.kb for u in prep_facts]
     prep = has_any(host, preps)
     if prep is True:
-        acc.add("R15", RuleOutcome.PASS, "ESU licensing preparation package present", why,
-                ("S2", "review-5"), Confidence.CONFIRMED)  # fmt: skip
+        present = [u for u in prep_facts if host.has_kb(u.kb) is True]
+        strong = [u for u in present if u.confidence is not Confidence.WEAK]
+        names = ", ".join(u.kb for u in (strong or present))
+        if strong:
+            acc.add("R15", RuleOutcome.PASS,
+                    f"ESU licensing preparation package present ({names})", why,
+                    ("S2", "review-5"), Confidence.CONFIRMED)  # fmt: skip
+        else:
+            acc.add("R15", RuleOutcome.PASS,
+                    f"ESU licensing preparation: only {names}, weakly evidenced for Windows 6.0 "
+                    "(one community script; KB4575904 / KB5016891 are the evidenced ones)",
+                    why, ("review-5",), Confidence.WEAK)  # fmt: skip
     elif prep is False:
         acc.add("R15", RuleOutcome.FAIL, "ESU package: needs the licensing preparation package",
                 why, ("S2", "review-5"), Confidence.CONFIRMED, expected=E_ESU,
@@ -372,29 +451,81 @@ def _licence(host: HostProfile, kb: KnowledgeBase, rel: ReleaseDate, why: str, a
                     "ESU year 4 (Azure platforms only): depends on hosting platform", when,
                     y4.source, Confidence.STRONG, unknown_field="azure")  # fmt: skip
         return
-    need_low = min(y.year for y in years)
-    need_high = max(y.year for y in years)
-    label = f"ESU year {need_high}" if need_low == need_high else f"ESU year {need_low}-{need_high}"
+    need = sorted({y.year for y in years})
+    label = f"ESU year {need[0]}" if len(need) == 1 else f"ESU year {need[0]}-{need[-1]}"
     src = years[0].source
-    if host.esu is None:
-        acc.add("R15", RuleOutcome.UNKNOWN, f"{label} licence unknown", when, src,
-                Confidence.CONFIRMED, unknown_field="esu")  # fmt: skip
-        return
-    if host.esu is EsuLicence.NONE:
-        acc.add("R15", RuleOutcome.FAIL, f"needs an activated {label} licence; host has none",
-                when, ("S2", *src), Confidence.CONFIRMED, expected=E_ESU)  # fmt: skip
-        return
-    have = int(host.esu.value[1:])
-    if have >= need_high:
-        acc.add("R15", RuleOutcome.PASS, f"{label} licence: host has year {have}", when, src,
+    activated = [host.esu_activated(y) for y in need]
+    have = _licence_text(host)
+    if all(a is True for a in activated):
+        acc.add("R15", RuleOutcome.PASS, f"{label} licence activated ({have})", when, src,
                 Confidence.WEAK)  # fmt: skip
-    elif have < need_low:
-        acc.add("R15", RuleOutcome.FAIL, f"needs an activated {label} licence; host has year "
+    elif all(a is False for a in activated):
+        acc.add("R15", RuleOutcome.FAIL, f"needs an activated {label} licence; host has "
                 f"{have}", when, ("S2", *src), Confidence.CONFIRMED,
                 expected=E_ESU)  # fmt: skip
+    elif any(a is None for a in activated):
+        acc.add("R15", RuleOutcome.UNKNOWN, f"{label} licence unknown", when, src,
+                Confidence.CONFIRMED, unknown_field="esu")  # fmt: skip
     else:
         acc.add("R15", RuleOutcome.UNKNOWN, f"{label}: release month straddles ESU years", when,
                 src, Confidence.CONFIRMED, unknown_field="package release date")  # fmt: skip
+
+
+def _licence_text(host: HostProfile) -> str:
+    if host.esu_years is not None:
+        if not host.esu_years:
+            return "none activated"
+        return "year " + ", ".join(str(y) for y in sorted(host.esu_years)) + " activated"
+    if host.esu is None or host.esu is EsuLicence.NONE:
+        return "none"
+    n = int(host.esu.value[1:])
+    return "year 1" if n == 1 else f"years 1-{n} (esu={host.esu.value})"
+
+
+def _prep_check(host: HostProfile, kb: KnowledgeBase, entry: UpdateFact, acc: _Acc) -> None:
+    """KB4528081, the ESU prep-check test package (verdict-facts §3.1 step 7, S2): an SSU
+    of 2020-02-11 or later (R16, confirmed for it), a monthly rollup of 2020-02-11 or later
+    installed, and not a V or Core edition when the edition is known (R24)."""
+    why = f"{entry.kb} is the ESU prep-check test package"
+    ssu_thr = kb.threshold("esu_ssu_from")
+    stack = has_stack(host, kb, KB_ESU_SSU)
+    if stack is True:
+        acc.add("R16", RuleOutcome.PASS, "servicing stack of 2020-02-11 or later present", why,
+                ("S2", "review-6"), Confidence.CONFIRMED)  # fmt: skip
+    elif stack is False:
+        acc.add("R16", RuleOutcome.FAIL, "ESU prep-check: needs an SSU of 2020-02-11 or later",
+                why, ssu_thr.source, Confidence.CONFIRMED, expected=E_PREP_CHECK,
+                missing=KB_ESU_SSU)  # fmt: skip
+    else:
+        acc.add("R16", RuleOutcome.UNKNOWN, "ESU prep-check: SSU of 2020-02-11 or later unknown",
+                why, ssu_thr.source, Confidence.CONFIRMED, unknown_field="installed")  # fmt: skip
+    rollups = [
+        u.kb
+        for u in kb.of_kind(UpdateKind.MONTHLY_ROLLUP)
+        if u.date is not None and u.date.earliest >= PREP_CHECK_ROLLUP_FROM
+    ]
+    rollup = has_any(host, rollups)
+    if rollup is True:
+        acc.add("R24", RuleOutcome.PASS, "a monthly rollup of 2020-02-11 or later is installed",
+                why, ("S2",), Confidence.CONFIRMED)  # fmt: skip
+    elif rollup is False:
+        acc.add("R24", RuleOutcome.FAIL,
+                "ESU prep-check: needs a monthly rollup of 2020-02-11 or later installed "
+                f"({rollups[0]} or later)", why, ("S2",), Confidence.CONFIRMED,
+                expected=E_PREP_CHECK)  # fmt: skip
+    else:
+        acc.add("R24", RuleOutcome.UNKNOWN,
+                "ESU prep-check: a monthly rollup of 2020-02-11 or later is needed; installed "
+                "updates unknown", why, ("S2",), Confidence.CONFIRMED,
+                unknown_field="installed")  # fmt: skip
+    if host.product is Product.SERVER_CORE:
+        acc.add("R24", RuleOutcome.FAIL, "ESU prep-check does not support Server Core", why,
+                ("S2",), Confidence.CONFIRMED)  # fmt: skip
+    else:
+        acc.add("R24", RuleOutcome.INFO,
+                "ESU prep-check does not support V (without Hyper-V) or Core editions; "
+                "the host profile does not record a V edition", why, ("S2",),
+                Confidence.CONFIRMED)  # fmt: skip
 
 
 def already_installed(facts: PackageFacts, host: HostProfile) -> tuple[Answer, str]:
@@ -447,12 +578,22 @@ def judge(facts: PackageFacts, host: HostProfile, kb: KnowledgeBase) -> Verdict:
     ]
     can_install = _combine(install_outcomes)
     installed, installed_why = already_installed(facts, host)
-    reasons = list(validation.reasons) + acc.reasons
+    not_applicable = [
+        r for r in acc.reasons if r.rule in _NOT_APPLICABLE_RULES and r.outcome is RuleOutcome.FAIL
+    ]
     missing = list(acc.missing)
-    if validation.needs_sha2 and validation.outcome is not Answer.YES:
-        sha2_kb = KB_SHA2
-        if host.has_kb(KB_SHA2) is not True and sha2_kb not in missing:
-            missing.append(sha2_kb)
+    missing_roots = validation.missing_roots
+    if not_applicable:
+        # not applicable leads; nothing is worth installing or importing for this package
+        reasons = not_applicable + [r for r in acc.reasons if r not in not_applicable]
+        reasons += list(validation.reasons)
+        missing, missing_roots = [], ()
+    else:
+        reasons = list(validation.reasons) + acc.reasons
+        if validation.needs_sha2 and validation.outcome is not Answer.YES:
+            sha2_kb = KB_SHA2
+            if host.has_kb(KB_SHA2) is not True and sha2_kb not in missing:
+                missing.append(sha2_kb)
     order = {kb_: i for i, kb_ in enumerate(PREREQUISITE_ORDER)}
     missing.sort(key=lambda k: order.get(k, len(order)))
     expected = None
@@ -478,7 +619,7 @@ def judge(facts: PackageFacts, host: HostProfile, kb: KnowledgeBase) -> Verdict:
         already_installed=installed,
         reasons=tuple(reasons),
         missing_prerequisites=tuple(missing),
-        missing_roots=validation.missing_roots,
+        missing_roots=missing_roots,
         expected_error=expected,
         unknown_fields=unknown_fields,
         release_date=str(rel.date) if rel.date else None,

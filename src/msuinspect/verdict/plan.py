@@ -27,7 +27,7 @@ from msuinspect.verdict.host_facts import (
     sha2_support,
 )
 from msuinspect.verdict.judge import is_not_applicable, judge, release_date
-from msuinspect.verdict.model import Answer, Verdict
+from msuinspect.verdict.model import Answer, Aspect, Verdict
 
 RECOMMENDED_ORDER = (
     "SSU before SHA-2: recommended order (community tools), not a documented requirement"
@@ -104,8 +104,8 @@ def _installed(host: HostProfile, facts: PackageFacts) -> HostProfile:
     return replace(host, installed=(*(host.installed or ()), pkg), pending_restart=False)
 
 
-def _supersedence(items: Sequence[tuple[str, PackageFacts]], kb: KnowledgeBase) -> dict[str, str]:
-    """path -> why it is skipped."""
+def _copies(items: Sequence[tuple[str, PackageFacts]]) -> dict[str, str]:
+    """path -> why it is skipped: older copies of the same KB (and architecture)."""
     out: dict[str, str] = {}
     by_key: dict[tuple[str | None, str | None], list[tuple[str, PackageFacts]]] = {}
     for path, f in items:
@@ -118,28 +118,42 @@ def _supersedence(items: Sequence[tuple[str, PackageFacts]], kb: KnowledgeBase) 
         for path, f in group:
             if path != best[0]:
                 out[path] = f"another copy of {f.kb} is newer or equal: {best[0]}"
-    rollups = []
-    for path, f in items:
-        entry = kb.get(f.kb)
-        if entry is not None and entry.kind is UpdateKind.MONTHLY_ROLLUP and path not in out:
-            rollups.append((path, f, entry))
-    dated = [(p, f, e) for p, f, e in rollups if e.date is not None]
-    if dated:
-        newest = max(dated, key=lambda t: t[2].date or PartialDate(1, 1))
-        for path, f, e in dated:
-            top = newest[2].date
-            if (
-                path != newest[0]
-                and e.date is not None
-                and top is not None
-                and e.date.latest < top.earliest
-                and f.arch == newest[1].arch
-            ):
-                out[path] = (
-                    f"superseded by {newest[2].kb} ({top}) in this folder: "
-                    "monthly rollups are cumulative (verdict-facts 3.1)"
-                )
     return out
+
+
+def _rollup_date(f: PackageFacts, kb: KnowledgeBase) -> PartialDate | None:
+    entry = kb.get(f.kb)
+    if entry is not None and entry.kind is UpdateKind.MONTHLY_ROLLUP:
+        return entry.date
+    return None
+
+
+def _newer_rollups(
+    f: PackageFacts, others: Sequence[tuple[str, PackageFacts]], kb: KnowledgeBase
+) -> list[tuple[str, PackageFacts, PartialDate]]:
+    """The monthly rollups among ``others`` (same architecture) strictly newer than ``f``."""
+    mine = _rollup_date(f, kb)
+    if mine is None:
+        return []
+    out = []
+    for p, g in others:
+        d = _rollup_date(g, kb)
+        if g is not f and d is not None and g.arch == f.arch and mine.latest < d.earliest:
+            out.append((p, g, d))
+    return sorted(out, key=lambda t: t[2])
+
+
+def _superseded_text(kb_: str | None, date: PartialDate, state: str) -> str:
+    return (
+        f"superseded by {kb_} ({date}) in this folder, {state}: "
+        "monthly rollups are cumulative (verdict-facts 3.1)"
+    )
+
+
+def _blocked_note(path: str, f: PackageFacts, v: Verdict) -> str:
+    r = v.deciding(Aspect.INSTALL) or v.deciding(Aspect.VALIDATE)
+    why = f"{r.summary} ({r.rule})" if r is not None else f"install {v.can_install.value}"
+    return f"newer rollup {f.kb or path} in this folder cannot be installed: {why}"
 
 
 def _why(facts: PackageFacts, needed_by: dict[str, list[str]], category: str) -> str:
@@ -174,9 +188,7 @@ def make_plan(
             skipped.append(Skipped(path, f.kb, "already installed on this host"))
         else:
             remaining.append((path, f))
-    superseded = _supersedence(
-        [(p, f) for p, f in remaining if not is_not_applicable(first[p])], kb
-    )
+    superseded = _copies([(p, f) for p, f in remaining if not is_not_applicable(first[p])])
     for path, why in superseded.items():
         skipped.append(Skipped(path, dict(remaining)[path].kb, why))
     remaining = [(p, f) for p, f in remaining if p not in superseded]
@@ -190,6 +202,19 @@ def make_plan(
     while remaining:
         verdicts = {p: judge(f, current, kb) for p, f in remaining}
         ready = [(p, f) for p, f in remaining if verdicts[p].can_install is Answer.YES]
+        # a rollup is skipped only for a newer one the host can take now (never for a
+        # blocked one: the plan installs the newest rollup the host can take)
+        dropped = False
+        for path, f in ready:
+            newer = _newer_rollups(f, ready, kb)
+            if newer:
+                p_new, g_new, d_new = newer[-1]
+                text = _superseded_text(g_new.kb, d_new, "which this host can install")
+                skipped.append(Skipped(path, f.kb, text))
+                remaining = [(p, g) for p, g in remaining if p != path]
+                dropped = True
+        if dropped:
+            continue
         if not ready:
             break
         path, f = min(
@@ -207,6 +232,12 @@ def make_plan(
         note = None
         if f.kb == KB_SSU_BASELINE and others & {KB_SHA2, KB_SHA2_X64}:
             note = RECOMMENDED_ORDER
+        blocked_newer = _newer_rollups(f, [(p, g) for p, g in remaining if p != path], kb)
+        if blocked_newer:
+            p_new, g_new, _d = blocked_newer[-1]
+            note = "the newest rollup this host can take; " + _blocked_note(
+                p_new, g_new, verdicts[p_new]
+            )
         restart = bool(entry and entry.restart) or (f.restart or "").casefold() == "required"
         rel = release_date(f, kb).date
         steps.append(
@@ -219,6 +250,15 @@ def make_plan(
         current = _installed(current, f)
         remaining = [(p, g) for p, g in remaining if p != path]
 
+    # left-over rollups older than a planned or remaining newer one are not needed
+    planned_items = [(st.path, f) for st in steps for p, f in items if p == st.path]
+    for path, f in list(remaining):
+        newer = _newer_rollups(f, [*planned_items, *remaining], kb)
+        if newer:
+            p_new, g_new, d_new = newer[-1]
+            state = "planned" if any(p_new == st.path for st in steps) else "itself blocked"
+            skipped.append(Skipped(path, f.kb, _superseded_text(g_new.kb, d_new, state)))
+            remaining = [(p, g) for p, g in remaining if p != path]
     blocked: list[Blocked] = []
     undecided: list[Blocked] = []
     missing: dict[str, list[str]] = {}

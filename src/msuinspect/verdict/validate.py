@@ -72,6 +72,8 @@ class SigResult:
     expected: ExpectedError | None = None
     missing_root: Root | None = None
     needs_sha2: bool = False
+    #: further failures of the same signature, reported too (e.g. R9 beside R8)
+    extra: tuple[SigResult, ...] = ()
 
 
 def _algo(name: str) -> str:
@@ -90,7 +92,11 @@ def _root_text(sig: SignatureFact) -> str:
 def judge_signature(
     sig: SignatureFact, layer: LayerFacts, host: HostProfile, sha2: Answer
 ) -> SigResult:
-    """One signature on this host, assuming SHA-2 support is ``sha2`` (yes or no)."""
+    """One signature on this host, assuming SHA-2 support is ``sha2`` (yes or no).
+
+    When the host lacks SHA-2 support, the chain is judged as well: a missing root (R9)
+    is reported beside R8/R12 (``extra``), so every fix is named at once.
+    """
     catalog = layer.layer is Layer.CATALOG
     if sig.digest_ok is False or sig.signature_ok is False:
         what = "digest does not match" if sig.digest_ok is False else "signature is invalid"
@@ -99,24 +105,32 @@ def judge_signature(
             expected=E_BAD_DIGEST,
         )  # fmt: skip
     st = strength(sig.digest_algorithm)
-    if st is Strength.SHA2 and sha2 is not Answer.YES:
-        rule = "R12" if catalog else "R8"
-        conf = Confidence.STRONG if catalog else Confidence.CONFIRMED
-        return SigResult(
-            Answer.NO, rule, f"{layer.label} needs SHA-2 ({_algo(sig.digest_algorithm)})",
-            conf, ("S2", "S5"), expected=E_BAD_DIGEST, needs_sha2=True,
-        )  # fmt: skip
     if st in (Strength.WEAK, Strength.UNKNOWN):
         return SigResult(
             Answer.UNKNOWN, "R6",
             f"{layer.label} digest {_algo(sig.digest_algorithm)}: host behaviour undocumented",
             Confidence.WEAK, (), unknown_field="package signature algorithm",
         )  # fmt: skip
+    chain = _chain_result(sig, layer, host)
+    extra = (chain,) if chain.outcome is not Answer.YES else ()
+    if st is Strength.SHA2 and sha2 is not Answer.YES:
+        rule = "R12" if catalog else "R8"
+        conf = Confidence.STRONG if catalog else Confidence.CONFIRMED
+        return SigResult(
+            Answer.NO, rule, f"{layer.label} needs SHA-2 ({_algo(sig.digest_algorithm)})",
+            conf, ("S2", "S5"), expected=E_BAD_DIGEST, needs_sha2=True, extra=extra,
+        )  # fmt: skip
     if catalog and layer.catalog_version == 2 and sha2 is not Answer.YES:
         return SigResult(
             Answer.NO, "R12", "catalog is v2 (SHA-256 members)", Confidence.STRONG,
-            ("S5", "S11"), needs_sha2=True,
+            ("S5", "S11"), needs_sha2=True, extra=extra,
         )  # fmt: skip
+    return chain
+
+
+def _chain_result(sig: SignatureFact, layer: LayerFacts, host: HostProfile) -> SigResult:
+    """R6/R7/R9/R9b/R11: the chain and whether the host holds its root."""
+    catalog = layer.layer is Layer.CATALOG
     if sig.chain_ok is not True:
         if sig.chain_error == "expired" and sig.timestamp is None:
             return SigResult(
@@ -182,10 +196,11 @@ def _layer_result(layer: LayerFacts, host: HostProfile, sha2: Answer) -> SigResu
                 f"{layer.label} primary is {_algo(layer.signatures[0].digest_algorithm)}; "
                 "its SHA-1 signature is nested",
                 Confidence.WEAK, ("S5",), expected=E_BAD_DIGEST, needs_sha2=True,
+                extra=first.extra,
             )  # fmt: skip
         return SigResult(
             Answer.NO, "R8", f"{layer.label} is SHA-256-only", Confidence.CONFIRMED,
-            ("S2", "S3"), expected=E_BAD_DIGEST, needs_sha2=True,
+            ("S2", "S3"), expected=E_BAD_DIGEST, needs_sha2=True, extra=first.extra,
         )  # fmt: skip
     return first
 
@@ -204,7 +219,7 @@ def judge_layer(layer: LayerFacts, host: HostProfile, sha2: Sha2Support) -> SigR
     if without.outcome is with_.outcome:
         return without
     return SigResult(
-        Answer.UNKNOWN, with_.rule if without.outcome is Answer.NO else without.rule,
+        Answer.UNKNOWN, without.rule if without.outcome is Answer.NO else with_.rule,
         f"{layer.label}: {without.summary} without SHA-2 support",
         without.confidence, without.source, unknown_field=sha2.unknown_field or "installed",
         needs_sha2=without.needs_sha2,
@@ -242,13 +257,15 @@ def judge_validation(facts: PackageFacts, host: HostProfile, sha2: Sha2Support) 
         return Validation(Answer.UNKNOWN, (reason,), False, ())
     groups: dict[tuple[str, str, Answer, str], list[tuple[LayerFacts, SigResult]]] = {}
     for lf in layers:
-        res = judge_layer(lf, host, sha2)
-        # catalogs are many and alike: one reason per distinct result
-        key = (lf.layer.value, res.rule, res.outcome, res.summary if lf.layer is not Layer.CATALOG
-               else res.summary.replace(lf.label, "catalog"))  # fmt: skip
-        if lf.layer is not Layer.CATALOG:
-            key = (*key[:3], lf.path)
-        groups.setdefault(key, []).append((lf, res))
+        first = judge_layer(lf, host, sha2)
+        for res in (first, *first.extra):
+            # catalogs are many and alike: one reason per distinct result
+            key = (lf.layer.value, res.rule, res.outcome,
+                   res.summary if lf.layer is not Layer.CATALOG
+                   else res.summary.replace(lf.label, "catalog"))  # fmt: skip
+            if lf.layer is not Layer.CATALOG:
+                key = (*key[:3], f"{lf.path}\0{res.rule}")
+            groups.setdefault(key, []).append((lf, res))
     reasons: list[Reason] = []
     outcomes: list[Answer] = []
     needs_sha2 = False

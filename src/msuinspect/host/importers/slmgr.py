@@ -2,8 +2,9 @@
 
 Each licence block has ``Name:``, ``Description:``, ``Activation ID:`` and ``License Status:``
 lines. The Server 2008/R2 ESU activation IDs per year are those of verdict-facts §3.1 step 6;
-an add-on named ``...ESU-YearN...`` is taken for year N. The highest year whose licence is
-``Licensed`` is the host's ESU licence; none licensed -> ``none``.
+an add-on named ``...ESU-YearN...`` is taken for year N. Two facts: ``esu_years``, every
+year whose licence is ``Licensed`` (``"1+3"``, ``"none"``), which the verdict uses per year
+(R15), and ``esu``, the highest such year (``none`` when none is licensed).
 """
 
 from __future__ import annotations
@@ -105,10 +106,22 @@ def parse(lines: Sequence[Line], *, source: str, encoding: str) -> EvidenceRead:
     order = [EsuLicence.YEAR1, EsuLicence.YEAR2, EsuLicence.YEAR3, EsuLicence.YEAR4]
     if licensed:
         best = max(licensed, key=order.index)
-        fact = Fact("esu", best, where(source, licensed[best]), "slmgr /dlv all")
+        fact = Fact("esu", best, where(source, licensed[best]), "slmgr /dlv all: highest year")
+        years = sorted(licensed, key=order.index)
+        years_fact = Fact(
+            "esu_years",
+            "+".join(y.value[1:] for y in years),
+            "; ".join(where(source, licensed[y]) for y in years),
+            "slmgr /dlv all: each Licensed ESU year",
+        )
     else:
         first = esu_seen[0][2] if esu_seen else lines[0].number
         fact = Fact("esu", EsuLicence.NONE, where(source, first), "no ESU licence is Licensed")
+        years_fact = Fact("esu_years", "none", where(source, first), "no ESU licence is Licensed")
     return EvidenceRead(
-        source=source, kind=KIND, encoding=encoding, facts=(fact,), notes=tuple(notes)
+        source=source,
+        kind=KIND,
+        encoding=encoding,
+        facts=(fact, years_fact),
+        notes=tuple(notes),
     )

@@ -206,6 +206,10 @@ def test_download_name_sha1(tmp_path: Path) -> None:
     rep = _analyse(bad)
     assert rep.summary.download_name_sha1 == "mismatch"
     assert "download-name-sha1-mismatch" in {f.code for f in rep.all_findings()}
+    # a copy through a case-insensitive file system: the claim is still read and checked
+    upper = tmp_path / f"WINDOWS6.0-KB9999901-X64_{sha1.upper()}.MSU"
+    shutil.copy(sample, upper)
+    assert _analyse(upper).summary.download_name_sha1 == "match"
 
 
 def test_wim_msu_is_recognised_not_analysed(tmp_path: Path) -> None:

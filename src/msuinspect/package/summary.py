@@ -76,7 +76,7 @@ _FILE_NAME = re.compile(
 #: the names an MSU gives its unattend and properties members (``Windows6.0-KB…-x64.xml``,
 #: ``…-x64-pkgProperties.txt``): such a name claims a member of that package, not a package
 _MEMBER_SUFFIXES = (".xml", ".txt")
-_DOWNLOAD_SHA1 = re.compile(r"_(?P<sha1>[0-9a-fA-F]{40})\.(?:msu|cab)$")
+_DOWNLOAD_SHA1 = re.compile(r"_(?P<sha1>[0-9a-f]{40})\.(?:msu|cab)$", re.IGNORECASE)
 _ARCH_NAMES = {"x64": "amd64", "amd64": "amd64", "x86": "x86", "ia64": "ia64", "arm64": "arm64"}
 _KB = re.compile(r"KB(\d{5,8})", re.IGNORECASE)
 

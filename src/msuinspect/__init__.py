@@ -57,6 +57,7 @@ if TYPE_CHECKING:
     from msuinspect.scan.dask_backend import DaskUnavailable
     from msuinspect.scan.discover import Candidate, Note, NoteKind, discover
     from msuinspect.scan.engine import DEFAULT_TIMEOUT, Scan, ScanOptions, cpu_count
+    from msuinspect.scan.media_checks import MediaChecker, MediaChecks, media_checks
     from msuinspect.scan.records import FileResult, Record, ToRecord, error_record
     from msuinspect.scan.walk import iter_inputs
     from msuinspect.servicing.knowledge import load_knowledge_base
@@ -96,6 +97,8 @@ _EXPORTS = {
     "MAX_SAFE_ASN1_DEPTH": ("msuinspect.limits", "MAX_SAFE_ASN1_DEPTH"),
     "MAX_SAFE_DEPTH": ("msuinspect.limits", "MAX_SAFE_DEPTH"),
     "MAX_XML_DEPTH": ("msuinspect.limits", "MAX_XML_DEPTH"),
+    "MediaChecker": ("msuinspect.scan.media_checks", "MediaChecker"),
+    "MediaChecks": ("msuinspect.scan.media_checks", "MediaChecks"),
     "MsuInspectError": ("msuinspect.errors", "MsuInspectError"),
     "Note": ("msuinspect.scan.discover", "Note"),
     "NoteKind": ("msuinspect.scan.discover", "NoteKind"),
@@ -131,6 +134,7 @@ _EXPORTS = {
     "inspect": ("msuinspect.api", "inspect"),
     "iter_inputs": ("msuinspect.scan.walk", "iter_inputs"),
     "load_certificates": ("msuinspect.authenticode.trust", "load_certificates"),
+    "media_checks": ("msuinspect.scan.media_checks", "media_checks"),
     "load_host": ("msuinspect.host.spec", "load_host"),
     "load_knowledge_base": ("msuinspect.servicing.knowledge", "load_knowledge_base"),
     "make_plan": ("msuinspect.verdict.plan", "make_plan"),
@@ -169,6 +173,8 @@ __all__ = [
     "HostSpecError",
     "InputError",
     "Limits",
+    "MediaChecker",
+    "MediaChecks",
     "MsuInspectError",
     "Note",
     "NoteKind",
@@ -206,6 +212,7 @@ __all__ = [
     "load_knowledge_base",
     "make_plan",
     "match_packages",
+    "media_checks",
     "open_cabinet_file",
     "outcome_of_error",
     "package_facts",

@@ -113,3 +113,15 @@ def test_trust_roots_as_certificate_objects() -> None:
 def test_a_trust_root_of_another_type_is_refused() -> None:
     with pytest.raises(TypeError):
         trust_store([42])  # type: ignore[list-item]
+
+
+def test_scan_media_checks_are_part_of_the_public_api() -> None:
+    """What scan reports across files (duplicates, KB versions, not Microsoft-signed) is
+    reachable from the front door, like every other fact the CLI prints."""
+    import msuinspect
+
+    for name in ("MediaChecker", "MediaChecks", "media_checks"):
+        assert name in msuinspect.__all__
+        assert getattr(msuinspect, name) is not None
+    checks = msuinspect.media_checks([])
+    assert isinstance(checks, msuinspect.MediaChecks)

@@ -340,15 +340,17 @@ def test_cli_asn1_depth(tmp_path: Path) -> None:
 
 def test_cli_asn1_depth_in_the_package_walk(tmp_path: Path) -> None:
     """The full inspect path (not only --signatures-only) keeps the finding of a PKCS#7 file
-    whose SignedData cannot be parsed: a problem, not "unsigned, ok"."""
+    whose SignedData cannot be parsed: a problem, not "unsigned, ok"; one cut short is an
+    error, like any truncated file."""
     ber = tmp_path / "ber.cat"
     ber.write_bytes(ber_wrap(CATALOG.read_bytes()))
     code, doc, _err = _cli("--max-asn1-depth", "2", str(ber))
     assert code == 3 and "nested too deep" in json.dumps(doc)
     cut = tmp_path / "cut.cat"
     cut.write_bytes(CATALOG.read_bytes()[:2000])  # a truncated catalog, default limits
-    code, doc, _err = _cli(str(cut))
-    assert code == 3 and doc["files"][0]["outcome"] == "problem"
+    code, doc, _err = _cli(str(cut))  # could not be read completely: an error (exit 1)
+    assert code == 1 and doc["files"][0]["outcome"] == "error"
+    assert doc["files"][0]["reasons"][0].startswith("truncated:")
 
 
 @pytest.mark.parametrize(

@@ -106,10 +106,14 @@ def test_a_certificate_file_is_not_an_unparseable_signature() -> None:
     assert r.outcome.outcome is Outcome.PROBLEM
     assert r.outcome.reasons[0].startswith("not-a-package:")
     assert "unparsed-signature" not in {f.code for f in _findings(r)}
-    # a ContentInfo cut short is still read as the damaged signature it is
+    # a ContentInfo cut short is still read as the signed file it starts as: truncated
     cut = inspect(bytes.fromhex("3082100006092a864886f70d010702"), trust=TRUST, name="x.cat")
     assert cut.package is not None and cut.package.root.kind.value == "pkcs7"
-    assert cut.outcome.reasons[0].startswith("unparsed-signature:")
+    assert cut.outcome.outcome is Outcome.ERROR
+    assert cut.outcome.reasons[0].startswith("truncated:")
+    # one whose header cannot even be read is a damaged signature
+    bad = inspect(bytes.fromhex("3003060102"), trust=TRUST, name="y.cat")
+    assert bad.outcome.reasons[0].startswith("unparsed-signature:"), bad.outcome.reasons
 
 
 def _member(cab: Path, suffix: str) -> tuple[str, bytes]:
@@ -199,3 +203,34 @@ def test_real_certificates_are_not_damaged_signatures(corpus: Path) -> None:
     out = invoke("inspect", "--json", "--fail-on", "never", str(certs[0]))
     (doc,) = json.loads(out.stdout)["files"]
     assert doc["outcome"] == "problem"
+
+
+@pytest.mark.parametrize(
+    ("src", "cut"),
+    [
+        (SAMPLE, 200),  # an MSU cut inside its signature area
+        (FIXTURES / "pe/signed_sha256.exe", 100),  # a PE cut inside its certificate table
+        (FIXTURES / "cat/test_v1.cat", None),  # a catalog cut in half
+    ],
+)
+def test_a_file_cut_inside_its_signature_is_an_error_not_unsigned(
+    tmp_path: Path, src: Path, cut: int | None
+) -> None:
+    data = src.read_bytes()
+    f = tmp_path / src.name
+    f.write_bytes(data[: len(data) // 2] if cut is None else data[:-cut])
+    r = inspect(f, trust=TRUST)
+    assert r.outcome.outcome is Outcome.ERROR, r.outcome.reasons
+    assert not any(x.startswith("unsigned:") for x in r.outcome.reasons)
+    assert invoke("inspect", "--fail-on", "error", str(f)).exit_code == 1
+
+
+def test_plan_counts_a_truncated_package_as_unreadable(tmp_path: Path) -> None:
+    data = SAMPLE.read_bytes()
+    (tmp_path / SAMPLE.name).write_bytes(data[:-200])
+    r = invoke(
+        "plan", str(tmp_path), "--host", "preset:2008sp2-rtm-x64",
+        "--trust-root", str(PKI / "root_ca.pem"),
+    )  # fmt: skip
+    assert r.exit_code == 1
+    assert "unreadable:" in r.stdout and "cab-signature-outside-file" in r.stdout

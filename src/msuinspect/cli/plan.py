@@ -13,6 +13,7 @@ import click
 
 from msuinspect import (
     MsuInspectError,
+    Outcome,
     PackageFacts,
     TrustStore,
     inspect,
@@ -68,6 +69,10 @@ def plan(folder: str, host_spec: str, as_json: bool, trust_roots: tuple[str, ...
             continue
         if report.package is None:
             unreadable.append((path, report.error.message if report.error else "unreadable"))
+            continue
+        if report.outcome.outcome is Outcome.ERROR:  # truncated, undecodable: not a package
+            reasons = report.outcome.reasons
+            unreadable.append((path, reasons[0] if reasons else "could not be read completely"))
             continue
         items.append((path, package_facts(report.package)))
     result = make_plan(items, host, kb, unreadable=unreadable)

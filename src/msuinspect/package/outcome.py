@@ -59,6 +59,8 @@ READ_ERROR_CODES = frozenset(
         "cab-cffile-overlap",
         "cab-cfdata-beyond-eof",
         "cab-unknown-compression",
+        "cab-signature-outside-file",
+        "pe-certificate-table-outside-file",
         "cab-set-member-unreadable",
         "cfdata-checksum",
         "cabinet-set",

@@ -139,7 +139,7 @@ RULES: dict[str, tuple[str, str, str]] = {
     "cab-signature-outside-file": (
         'Cabinet layer findings (`layer: "cab"`)',
         "error",
-        "the signature area named by the reserve lies outside the file",
+        "the signature area named by the reserve lies outside the file (a download cut short, most often): the file could not be read completely, so its outcome is `error`, not `unsigned`",
     ),
     "cab-signature-overlaps-cabinet": (
         'Cabinet layer findings (`layer: "cab"`)',
@@ -464,7 +464,7 @@ RULES: dict[str, tuple[str, str, str]] = {
     "pe-certificate-table-outside-file": (
         'Authenticode findings (`layer: "authenticode"`)',
         "error",
-        "the security directory points past the end of the file",
+        "the security directory points past the end of the file (a file cut short, most often): outcome `error`, not `unsigned`",
     ),
     "pe-certificate-table-too-large": (
         'Authenticode findings (`layer: "authenticode"`)',

@@ -10,7 +10,7 @@ from msuinspect.authenticode.formats.blob import parse_blob
 from msuinspect.cab.cabinet import Cabinet
 from msuinspect.cms import der, oids
 from msuinspect.cms.der import DerError
-from msuinspect.errors import LimitExceededError
+from msuinspect.errors import LimitExceededError, TruncatedError
 from msuinspect.findings import Finding, Severity
 from msuinspect.limits import Limits
 from msuinspect.source import ByteSource
@@ -36,6 +36,21 @@ def looks_like_der(head: bytes) -> bool:
     except DerError:
         return True
     return first == 0x06
+
+
+def _check_complete(blob: bytes, base: int) -> None:
+    """A file that ends before its outer SEQUENCE does was cut short (an interrupted
+    download): an error outcome, not a signature that cannot be parsed."""
+    try:
+        _tag, header_len, length, _der = der.ber_header(blob)
+    except DerError:
+        return
+    if length is not None and header_len + length > len(blob):
+        raise TruncatedError(
+            f"the file ends after {len(blob)} bytes, but its SignedData declares "
+            f"{header_len + length}: it is truncated",
+            offset=base + len(blob),
+        )
 
 
 class PKCS7Format:
@@ -65,6 +80,7 @@ class PKCS7Format:
             blob, base = blob[4:], 4
         if not looks_like_der(blob):
             return FormatView(FileKind.UNKNOWN)
+        _check_complete(blob, base)
         parsed = parse_blob(blob, base, limits)
         view = FormatView(FileKind.PKCS7)
         if base == 0:

@@ -121,3 +121,29 @@ def test_non_recursive_writes_nested_cab_as_file(tmp_path: Path) -> None:
     assert not rep.failed
     assert (dest / "Windows6.0-KB9999901-x64.cab").is_file()
     assert (dest / "Windows6.0-KB9999901-x64.cab").read_bytes()[:4] == b"MSCF"
+
+
+def test_an_interrupted_extraction_leaves_no_half_written_member(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C (or a bug) in the middle of a member: the member file written so far is
+    removed, so no file under its real name is shorter than the member; members finished
+    before are kept."""
+    import msuinspect.cab.extract as extract_mod
+
+    real_put = extract_mod._FileSink._put
+    calls = {"n": 0}
+
+    def put_then_stop(self: extract_mod._FileSink, data: bytes) -> None:
+        real_put(self, data[: len(data) // 2 or 1])
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(extract_mod._FileSink, "_put", put_then_stop)
+    dest = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        _extract(FIXTURES / "cab/stored_2files.cab", dest)
+    left = [p for p in dest.rglob("*") if p.is_file()]
+    assert len(left) <= 1  # the first member was finished (short, by the patch) or not
+    assert not (dest / "readme.txt").exists()  # the member being written is gone

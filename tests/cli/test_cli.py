@@ -54,6 +54,37 @@ def test_the_process_exits_as_the_command_says(tmp_path: Path) -> None:
         assert proc.stdout == inproc.stdout, args
 
 
+def test_ctrl_c_is_exit_130_for_every_command(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Ctrl-C ends a command with 130 (128 + SIGINT) and one line, as ``scan`` does, not
+    click's "Aborted!" and exit 1, which the documentation reserves for unreadable files."""
+    import sys
+
+    import msuinspect.cli as cli
+    import msuinspect.cli.inspect_cmd as inspect_cmd
+
+    def interrupted(*_args: object, **_kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(inspect_cmd, "inspect", interrupted)
+    monkeypatch.setattr(sys, "argv", ["msuinspect", "inspect", str(SAMPLE)])
+    assert cli._main_exit_status() == 130
+    err = capsys.readouterr().err
+    assert "msuinspect: interrupted" in err and "Aborted!" not in err
+
+
+def test_list_goes_on_past_a_folder_among_its_files(tmp_path: Path) -> None:
+    """A folder named among the files is one error for that name (exit 1), not a usage
+    error that lists nothing."""
+    folder = tmp_path / "sub.cab"
+    folder.mkdir()
+    r = invoke("list", str(FIXTURES / "cab/stored_2files.cab"), str(folder))
+    assert r.exit_code == 1
+    assert "hello.txt" in r.stdout
+    assert f"{folder}: not a regular file [input-error]" in r.stderr
+
+
 def test_list_json_schema() -> None:
     r = invoke("list", "--json", "-r", str(SAMPLE))
     assert r.exit_code == 0, r.stderr

@@ -436,6 +436,16 @@ class _FileSink:
         self.release()
         self.error = self.error or error
 
+    def discard(self) -> None:
+        """Remove a member file left half-written (the walk stopped before its end)."""
+        if self.file is not None:
+            with contextlib.suppress(OSError):
+                self.file.close()
+            if self.used is not None:
+                self.out.remove(self.used)
+        self.file = None
+        self.used = None
+
     def release(self) -> None:
         self.buffer = None
         self.budget.release(self.held)
@@ -484,8 +494,10 @@ def extract(
 
     try:
         outcomes = store.walk(handler)
-    except BaseException:
+    except BaseException:  # a bug, or Ctrl-C: leave no member half-written
         for held in sinks.values():
+            if not held.done:
+                held.discard()
             held.release()
         raise
     nested: list[tuple[CabMember, _FileSink]] = []

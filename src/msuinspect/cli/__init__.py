@@ -10,6 +10,7 @@ Set ``MSUINSPECT_DEBUG=1`` to get Python tracebacks for internal errors.
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import gc
 import importlib
@@ -180,12 +181,7 @@ def run() -> None:
     (``scan``) exits the normal way, so that they are stopped and cleaned up as usual."""
     _one_malloc_arena()
     _fewer_collections()
-    try:
-        main.main(prog_name="msuinspect")
-    except SystemExit as exc:
-        code = exc.code
-    else:  # pragma: no cover - click's standalone mode always raises SystemExit
-        code = 0
+    code = _main_exit_status()
     if isinstance(code, str) or "multiprocessing" in sys.modules or _other_threads():
         sys.exit(code)
     status = code if isinstance(code, int) else 0
@@ -195,6 +191,39 @@ def run() -> None:
     except (BrokenPipeError, ValueError):  # the reader went away; Python would say 120
         sys.exit(code)
     os._exit(status)
+
+
+#: the exit status of a command stopped by Ctrl-C (128 + SIGINT), as ``scan`` documents
+EXIT_INTERRUPTED = 130
+
+
+def _main_exit_status() -> int | str | None:
+    """Run :func:`main` as click's standalone mode does (usage errors shown, exit 2; a
+    broken pipe quietly, exit 1), except that Ctrl-C is exit 130 with one line, not
+    click's "Aborted!" and exit 1, which the documentation reserves for unreadable files.
+    ``scan`` handles Ctrl-C itself (it writes what was done) and exits 130 too."""
+    try:
+        main.main(prog_name="msuinspect", standalone_mode=False)
+    except SystemExit as exc:
+        return exc.code
+    except click.exceptions.Abort:  # KeyboardInterrupt (or EOF on a prompt) inside click
+        click.echo("\nmsuinspect: interrupted", err=True)
+        return EXIT_INTERRUPTED
+    except KeyboardInterrupt:
+        click.echo("\nmsuinspect: interrupted", err=True)
+        return EXIT_INTERRUPTED
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except OSError as exc:
+        if exc.errno != errno.EPIPE:
+            raise
+        # the reader went away: nothing more can be written, and flushing must not fail
+        sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115
+        return 1
+    return 0
 
 
 def _other_threads() -> bool:
@@ -208,7 +237,8 @@ _LIST_EXIT_HELP = (
     "  1   a file or member could not be read, a limit refused a file, or (with -r) a\n"
     "      nested cabinet was not expanded (deeper than --max-depth, or unreadable)\n"
     "  2   usage error\n"
-    "  70  internal error (a bug; please report it)"
+    "  70  internal error (a bug; please report it)\n"
+    "  130 interrupted (Ctrl-C)"
 )
 _EXTRACT_EXIT_HELP = (
     "\b\nExit status:\n"
@@ -218,7 +248,8 @@ _EXTRACT_EXIT_HELP = (
     "      written as a file), or no member matched -m\n"
     "  2   usage error, including a non-empty output folder without --overwrite or\n"
     "      --skip-existing\n"
-    "  70  internal error (a bug; please report it)"
+    "  70  internal error (a bug; please report it)\n"
+    "  130 interrupted (Ctrl-C)"
 )
 
 
@@ -229,7 +260,7 @@ def _not_expanded(items: list[tuple[str, str]]) -> None:
 
 
 @main.command("list", epilog=_LIST_EXIT_HELP)
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, required=True, type=click.Path())
 @click.option("-r", "--recursive", is_flag=True, help="also list cabinets inside members")
 @click.option("--hash", "hashes", is_flag=True, help="decode every member and show its SHA-256")
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output")

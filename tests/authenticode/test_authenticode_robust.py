@@ -256,3 +256,46 @@ def test_mutated_signatures_still_give_a_report(rel: str) -> None:
         except Exception as exc:  # pragma: no cover - the failure message is the point
             pytest.fail(f"{rel}: byte {at} ({kind}) ^ mutation raised {exc!r}")
         assert r.signatures or r.all_findings or r.error is not None
+
+
+# --- the signed contentType attribute binds the content's type (RFC 5652 5.3, 11.1) ------
+
+_SPC_INDIRECT_DATA_OID = bytes.fromhex("060a2b0601040182370201 04".replace(" ", ""))
+_TST_INFO_OID = bytes.fromhex("060b2a864886f70d0109100104")
+
+
+def _flip_first(data: bytes, needle: bytes) -> bytes:
+    """``data`` with the last byte of the first occurrence of ``needle`` changed (the
+    eContentType comes before the signer's signed attributes, which name it again)."""
+    at = data.index(needle) + len(needle) - 1
+    assert data.count(needle) >= 2  # eContentType, then the contentType attribute
+    return data[:at] + bytes([data[at] ^ 0x01]) + data[at + 1 :]
+
+
+def test_an_altered_content_type_breaks_the_signature() -> None:
+    from msuinspect import inspect, trust_store
+
+    trust = trust_store([FIXTURES / "pki/root_ca.pem", FIXTURES / "pki/tsa_root.pem"])
+    src = (FIXTURES / "cab/signed_sha256.cab").read_bytes()
+    assert inspect(src, trust=trust, name="a.cab").outcome.outcome.value == "ok"
+    r = inspect(_flip_first(src, _SPC_INDIRECT_DATA_OID), trust=trust, name="a.cab")
+    assert r.file is not None
+    (sig,) = r.file.signatures
+    assert sig.signature_valid is False and not sig.trusted
+    assert "does not match the type of the content" in (sig.trust_reason or "") + " ".join(
+        f.message for f in sig.findings
+    )
+    assert r.outcome.outcome.value == "problem"
+
+
+def test_a_timestamp_token_whose_content_is_not_a_tstinfo_is_not_valid() -> None:
+    from msuinspect import inspect, trust_store
+
+    trust = trust_store([FIXTURES / "pki/root_ca.pem", FIXTURES / "pki/tsa_root.pem"])
+    src = (FIXTURES / "cab/signed_sha256_rfc3161.cab").read_bytes()
+    good = inspect(src, trust=trust, name="a.cab")
+    assert good.file is not None and good.file.signatures[0].timestamps[0].valid
+    r = inspect(_flip_first(src, _TST_INFO_OID), trust=trust, name="a.cab")
+    assert r.file is not None
+    (stamp,) = r.file.signatures[0].timestamps
+    assert not stamp.valid and "not a TSTInfo" in (stamp.error or "")

@@ -257,7 +257,7 @@ def verify(
     si = parsed.signer_info
     notes = _signature_findings(parsed)
     problems = _note_structure(parsed, notes)
-    check = check_signer(si, view.content_body, view.certificates)
+    check = check_signer(si, view.content_body, view.certificates, view.content_type)
     file_alg = parsed.file_digest_algorithm
     signed = parsed.signed_digest
     comp, digest_valid = _file_digest(parsed, computed, check, notes)

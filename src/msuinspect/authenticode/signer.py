@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.serialization import load_der_public_key
 
 from msuinspect.authenticode.algorithms import canonical, crypto_hash, new_hash
 from msuinspect.cms.certificates import ASN1_ERRORS, first_line
-from msuinspect.cms.oids import PKCS9_MESSAGE_DIGEST, PKCS9_SIGNING_TIME
+from msuinspect.cms.oids import PKCS9_CONTENT_TYPE, PKCS9_MESSAGE_DIGEST, PKCS9_SIGNING_TIME
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,12 +90,16 @@ def check_signer(
     si: cms.SignerInfo,
     content: bytes,
     certificates: Sequence[x509.Certificate],
+    content_type: str | None = None,
 ) -> SignerCheck:
     """Check ``si`` over ``content`` (the bytes whose digest the messageDigest attribute
     holds: the encapsulated content's body, or a signature value for countersignatures).
-    A SignerInfo that cannot be parsed gives a failed check, never an exception."""
+    ``content_type`` is the encapsulated content's type (eContentType), given for a
+    SignedData's own signer: its signed contentType attribute must name the same type
+    (RFC 5652 5.3, 11.1), or the content is not the one that was signed. A SignerInfo
+    that cannot be parsed gives a failed check, never an exception."""
     try:
-        return _check_signer(si, content, certificates)
+        return _check_signer(si, content, certificates, content_type)
     except ASN1_ERRORS as exc:
         return SignerCheck(
             None,
@@ -112,6 +116,7 @@ def _check_signer(
     si: cms.SignerInfo,
     content: bytes,
     certificates: Sequence[x509.Certificate],
+    content_type: str | None = None,
 ) -> SignerCheck:
     digest_alg = canonical(si["digest_algorithm"]["algorithm"].native)
     sig_alg_obj = si["signature_algorithm"]
@@ -133,6 +138,9 @@ def _check_signer(
     except ASN1_ERRORS as exc:
         md_valid = False
         error = f"cannot check messageDigest: {exc}"
+    mismatch = None
+    if content_type is not None and si["signed_attrs"]:
+        mismatch = _content_type_mismatch(si, content_type)
     if cert is None:
         return SignerCheck(
             None,
@@ -148,7 +156,28 @@ def _check_signer(
     ok, legacy, sig_error = verify_signature(cert, sig_alg, digest_alg, signature, data)
     if not ok and error is None:
         error = sig_error
+    if ok and mismatch is not None:
+        # the signature is over attributes that name another content type: it does not
+        # sign this content (RFC 5652: verification fails)
+        ok, error = False, error or mismatch
     return SignerCheck(cert, digest_alg, sig_alg, md_valid, ok, legacy, error)
+
+
+def _content_type_mismatch(si: cms.SignerInfo, content_type: str) -> str | None:
+    """Why the signed contentType attribute does not bind ``content_type``, or None."""
+    attr = signed_attribute(si, PKCS9_CONTENT_TYPE)
+    if attr is None:
+        return "the signed attributes carry no contentType attribute (RFC 5652 requires one)"
+    try:
+        signed = attr.dotted  # type: ignore[attr-defined]
+    except (AttributeError, *ASN1_ERRORS):
+        return "the contentType attribute cannot be read"
+    if signed != content_type:
+        return (
+            f"the signed contentType attribute ({signed}) does not match the type of the "
+            f"content ({content_type}): the content is not the one that was signed"
+        )
+    return None
 
 
 def verify_signature(

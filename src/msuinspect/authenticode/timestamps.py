@@ -18,6 +18,7 @@ from msuinspect.authenticode.signer import check_signer, signing_time
 from msuinspect.authenticode.trust import ChainResult, TrustStore
 from msuinspect.cms.certificates import ASN1_ERRORS, first_line
 from msuinspect.cms.der import DerError
+from msuinspect.cms.oids import TST_INFO
 from msuinspect.cms.signed_data import parse_signed_data
 from msuinspect.limits import Limits
 
@@ -158,11 +159,13 @@ def _rfc3161(
             "the RFC 3161 token has no signer",
         )
     pool = [*view.certificates, *outer_certs]
-    check = check_signer(view.signer_infos[0], view.content_body, pool)
+    check = check_signer(view.signer_infos[0], view.content_body, pool, view.content_type)
     chain = None
     if check.certificate is not None and isinstance(gen_time, _dt.datetime):
         chain = trust.validate(check.certificate, pool, gen_time, "time_stamping")
     error = check.error
+    if view.content_type != TST_INFO:
+        error = f"the RFC 3161 token's content is {view.content_type}, not a TSTInfo"
     if not imprint_ok:
         error = "the timestamp is not over this signature (message imprint mismatch)"
     problems = tuple(

@@ -534,7 +534,7 @@ RULES: dict[str, tuple[str, str, str]] = {
     "signature-invalid": (
         'Authenticode findings (`layer: "authenticode"`)',
         "error",
-        "the signer's signature, or its messageDigest attribute, does not verify, or cannot be checked (no certificate)",
+        "the signer's signature, or its messageDigest attribute, does not verify, or cannot be checked (no certificate), or its signed contentType attribute names another type than the content's (RFC 5652: the content is not the one that was signed)",
     ),
     "signature-trailing-data": (
         'Authenticode findings (`layer: "authenticode"`)',
@@ -564,7 +564,7 @@ RULES: dict[str, tuple[str, str, str]] = {
     "timestamp-invalid": (
         'Authenticode findings (`layer: "authenticode"`)',
         "warning",
-        "a timestamp is not over this signature, does not verify, or its signer is not trusted at its time",
+        "a timestamp is not over this signature, does not verify (an RFC 3161 token must hold a TSTInfo, and its signed contentType must say so), or its signer is not trusted at its time",
     ),
     "truncated": (
         "Error codes",

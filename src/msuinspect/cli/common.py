@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from msuinspect import MsuInspectError
+from msuinspect.report.terminal import printable
 
 if TYPE_CHECKING:  # the commands that need them load these layers (cli._LazyGroup)
     from msuinspect import HostProfile, TrustStore
@@ -27,7 +28,8 @@ EXIT_CODES_HELP = (
     "  1   a file or member could not be read (an 'error' outcome)\n"
     "  2   usage error\n"
     "  3   (inspect) every file read, but a file reached --fail-on (default: a 'problem')\n"
-    "  70  internal error (a bug; please report it)"
+    "  70  internal error (a bug; please report it)\n"
+    "  130 interrupted (Ctrl-C)"
 )
 
 
@@ -51,14 +53,21 @@ def echo_json(doc: Any) -> None:
     click.echo("".join(pending))
 
 
+def warn(message: str) -> None:
+    """One ``msuinspect: warning:`` line on standard error, escaped for the terminal."""
+    click.echo(f"msuinspect: warning: {printable(message)}", err=True)
+
+
 def _error(path: str, exc: BaseException) -> None:
+    """One stderr line for a file that failed; names and messages escaped (a file name or a
+    member name may hold a newline or an escape sequence)."""
     if isinstance(exc, MsuInspectError):
         text = str(exc) if exc.path else f"{path}: {exc}"
-        click.echo(f"msuinspect: error: {text} [{exc.code}]", err=True)
+        click.echo(f"msuinspect: error: {printable(text)} [{exc.code}]", err=True)
     else:
         click.echo(
-            f"msuinspect: internal error while reading {path}: {type(exc).__name__}: {exc} "
-            "(this is a bug; please report it)",
+            f"msuinspect: internal error while reading {printable(path)}: "
+            f"{type(exc).__name__}: {printable(str(exc))} (this is a bug; please report it)",
             err=True,
         )
 
@@ -128,7 +137,7 @@ def _trust_store(trust_roots: tuple[str, ...]) -> TrustStore:
         extra = [c for path in trust_roots for c in load_certificates(path)]
         return TrustStore.default(extra)
     except MsuInspectError as exc:
-        raise click.BadParameter(str(exc), param_hint="--trust-root") from None
+        raise click.BadParameter(printable(str(exc)), param_hint="--trust-root") from None
 
 
 def _host_profile(host_spec: str | None) -> HostProfile | None:
@@ -140,4 +149,4 @@ def _host_profile(host_spec: str | None) -> HostProfile | None:
     try:
         return load_host(host_spec)
     except MsuInspectError as exc:
-        raise click.BadParameter(str(exc), param_hint="--host") from None
+        raise click.BadParameter(printable(str(exc)), param_hint="--host") from None

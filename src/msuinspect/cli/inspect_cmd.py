@@ -36,9 +36,11 @@ from msuinspect.cli.common import (
     echo_json,
     fail_on_option,
     trust_root_option,
+    warn,
 )
 from msuinspect.cli.limit_opts import all_limit_options, limits_from_options
 from msuinspect.report import file_text, inspect_json, signatures_json
+from msuinspect.report.terminal import printable
 
 FAIL_ON = {"error": Outcome.ERROR, "problem": Outcome.PROBLEM, "warning": Outcome.WARNING}
 
@@ -65,7 +67,8 @@ def _read_errors(path: str, findings: list[Finding], shown: MsuInspectError | No
                 f" and {len(names) - 5} more" if len(names) > 5 else ""
             )
             members = f" ({len(names)} member(s): {listed})"
-        click.echo(f"msuinspect: error: {path}: {where}{message} [{code}]{members}", err=True)
+        line = f"{path}: {where}{message} [{code}]{members}"
+        click.echo(f"msuinspect: error: {printable(line)}", err=True)
 
 
 class _Status:
@@ -158,7 +161,7 @@ def inspect_cmd(
     moment = _parse_as_of(as_of)
     trust = _trust_store(trust_roots)
     for warning in trust.warnings:
-        click.echo(f"msuinspect: warning: {warning}", err=True)
+        warn(warning)
     host = _host_profile(host_spec)
     records: list[dict[str, Any]] = []
     status = _Status(FAIL_ON.get(fail_on))

@@ -24,8 +24,9 @@ from msuinspect import (
     make_plan,
     package_facts,
 )
-from msuinspect.cli.common import EXIT_INTERNAL, _debug, _error, echo_json
+from msuinspect.cli.common import EXIT_INTERNAL, _debug, _error, echo_json, warn
 from msuinspect.report import verdict_json, verdict_text
+from msuinspect.report.terminal import printable
 
 
 @click.command(
@@ -47,10 +48,10 @@ def plan(folder: str, host_spec: str, as_json: bool, trust_roots: tuple[str, ...
         extra = [c for p in trust_roots for c in load_certificates(p)]
         kb = load_knowledge_base()
     except MsuInspectError as exc:
-        raise click.UsageError(str(exc)) from exc
+        raise click.UsageError(printable(str(exc))) from exc
     trust = TrustStore.default(extra)
     for warning in trust.warnings:
-        click.echo(f"msuinspect: warning: {warning}", err=True)
+        warn(warning)
     items: list[tuple[str, PackageFacts]] = []
     unreadable: list[tuple[str, str]] = []
 

@@ -16,15 +16,16 @@ from msuinspect.report.batch_common import (
     row_of,
     worst_first,
 )
+from msuinspect.report.terminal import printable
 from msuinspect.scan.media_checks import MediaChecker, MediaChecks
 
 _COLUMNS = ("outcome", "KB", "size KB", "OS", "arch", "signing", "trusted", "coverage", "file")
 _MAX_COVERAGE = 40
 
 
-def clean(text: str) -> str:
-    """A file name is attacker-controlled: no control characters reach the terminal."""
-    return "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in text)
+#: a file name is attacker-controlled: no control characters reach the terminal
+#: (kept under this name for callers of ``batch_table.clean``)
+clean = printable
 
 
 def _short(text: str, limit: int) -> str:
@@ -36,17 +37,20 @@ def table_lines(rows: Sequence[Row], checks: MediaChecks | None = None) -> list[
     with_verdict = any(r.verdict for r in ordered)
     columns = _COLUMNS[:-1] + (("host verdict",) if with_verdict else ()) + _COLUMNS[-1:]
     cells = [
-        (
-            r.outcome,
-            r.kb or "-",
-            r.size_kb or "-",
-            (r.os.split(" ", 1)[0] if r.os else "-"),
-            r.arch or "-",
-            r.signing or "-",
-            r.trusted_text,
-            _short(r.coverage, _MAX_COVERAGE) or "-",
-            *((r.verdict or "-",) if with_verdict else ()),
-            clean(r.path),
+        tuple(
+            clean(cell)  # KB, OS, coverage and verdict come from the file's manifests too
+            for cell in (
+                r.outcome,
+                r.kb or "-",
+                r.size_kb or "-",
+                (r.os.split(" ", 1)[0] if r.os else "-"),
+                r.arch or "-",
+                r.signing or "-",
+                r.trusted_text,
+                _short(r.coverage, _MAX_COVERAGE) or "-",
+                *((r.verdict or "-",) if with_verdict else ()),
+                r.path,
+            )
         )
         for r in ordered
     ]

@@ -11,6 +11,7 @@ from msuinspect.cab.extract import ExtractReport
 from msuinspect.cab.tree import ContainerNode
 from msuinspect.cab.volumes import CabinetSet
 from msuinspect.findings import Finding
+from msuinspect.report.terminal import escaping
 
 Emit = Callable[[str], None]
 
@@ -26,6 +27,7 @@ def _flags(cab: Cabinet) -> str:
 
 
 def render_layout(cab: Cabinet, codecs: list[Codec], emit: Emit, indent: str = "  ") -> None:
+    emit = escaping(emit)
     lay = cab.layout
     h = lay.header
     emit(
@@ -67,6 +69,7 @@ def _s(b: bytes | None) -> str:
 
 
 def render_tree(node: ContainerNode, codecs: list[Codec], emit: Emit, depth: int = 0) -> None:
+    emit = escaping(emit)
     pad = "  " * depth
     store = node.store
     if depth == 0:
@@ -109,12 +112,14 @@ def render_tree(node: ContainerNode, codecs: list[Codec], emit: Emit, depth: int
 
 
 def render_findings(findings: list[Finding], emit: Emit, pad: str = "  ") -> None:
+    emit = escaping(emit)
     for f in findings:
         where = f" at offset {f.offset}" if f.offset is not None else ""
         emit(f"{pad}{f.severity.value}: {f.code}: {f.message}{where}")
 
 
 def render_extract(rep: ExtractReport, emit: Emit) -> None:
+    emit = escaping(emit)
     for e in rep.entries:
         if e.error is not None:
             emit(f"  FAILED {e.node_path}: {e.error.message} [{e.error.code}]")

@@ -16,6 +16,7 @@ from msuinspect.package.analyse import PackageReport
 from msuinspect.package.kinds import NodeKind
 from msuinspect.package.outcome import FileOutcome, Outcome, counts_for_outcome
 from msuinspect.report import package_text, signatures_text
+from msuinspect.report.terminal import escaping
 
 if TYPE_CHECKING:  # the verdict's modules are loaded only when there is a verdict
     from msuinspect.verdict.model import Verdict
@@ -57,6 +58,7 @@ def group_findings(findings: Iterable[Finding], root: str) -> list[_Group]:
 def render_findings(findings: list[Finding], root: str, emit: Emit, *, everything: bool) -> None:
     """Error and warning findings (as the outcome counts them), grouped, naming their nodes;
     the rest as one line of counts unless ``everything``."""
+    emit = escaping(emit)
     shown = [f for f in findings if everything or counts_for_outcome(f) is not Severity.INFO]
     order = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
     groups = sorted(group_findings(shown, root), key=lambda g: order[g.finding.severity])
@@ -75,6 +77,7 @@ def render_findings(findings: list[Finding], root: str, emit: Emit, *, everythin
 
 
 def render_outcome(path: str, outcome: FileOutcome, emit: Emit) -> None:
+    emit = escaping(emit)
     emit(f"{outcome.outcome.value.upper()}: {path}")
     for reason in outcome.reasons[:5]:
         emit(f"  because {reason}")
@@ -84,6 +87,7 @@ def render_outcome(path: str, outcome: FileOutcome, emit: Emit) -> None:
 
 def render_layers(rep: PackageReport, emit: Emit) -> None:
     """Every signed layer below the file, counted by kind, signing class and trust."""
+    emit = escaping(emit)
     count: Counter[tuple[str, str, str]] = Counter()
     for n in rep.root.walk():
         if n is rep.root or n.signatures is None:
@@ -114,6 +118,7 @@ def render_inspection(
     tree: bool = False,
     verdict: Verdict | None = None,
 ) -> None:
+    emit = escaping(emit)
     render_outcome(file.path, outcome, emit)
     if verdict is not None:
         emit("  host verdict:")
@@ -144,6 +149,7 @@ def render_inspection(
 
 
 def render_batch_summary(outcomes: Iterable[Outcome], emit: Emit) -> None:
+    emit = escaping(emit)
     count = Counter(outcomes)
     total = sum(count.values())
     parts = ", ".join(f"{count.get(o, 0)} {o.value}" for o in Outcome)

@@ -6,6 +6,7 @@ import textwrap
 
 from msuinspect.host.merge import ImportResult
 from msuinspect.host.profile import HostProfile, Product, Root
+from msuinspect.report.terminal import printable, printable_lines
 
 _ROOT_SHORT = {
     Root.ROOT_AUTHORITY: "Root Authority (1997)",
@@ -18,7 +19,7 @@ _ROOT_ORDER = [Root.ROOT_AUTHORITY, Root.ROOT_2001, Root.ROOT_2010, Root.ROOT_20
 
 def _where_lines(where: str) -> list[str]:
     return textwrap.wrap(
-        "<- " + where,
+        printable("<- " + where),
         width=80,
         initial_indent=" " * 27,
         subsequent_indent=" " * 30,
@@ -37,7 +38,7 @@ _PRODUCT = {
 
 def _value_lines(field: str, value: str) -> list[str]:
     return textwrap.wrap(
-        value,
+        printable(value),
         width=80,
         initial_indent=f"  {field:<24} ",
         subsequent_indent=" " * 27,
@@ -109,7 +110,7 @@ def render_profile(p: HostProfile) -> str:
     for c in p.conflicts:
         shown = "; ".join(f"{v} ({w})" for v, w in c.values)
         out.append(f"  conflict {c.field}: {shown}")
-    return "\n".join(out) + "\n"
+    return "\n".join(printable_lines(out)) + "\n"
 
 
 def render_import(result: ImportResult) -> str:
@@ -136,4 +137,4 @@ def render_import(result: ImportResult) -> str:
     if result.unknown:
         out.append("could not learn:")
         out += [f"  {u}" for u in result.unknown]
-    return "\n".join(out) + "\n"
+    return "\n".join(printable_lines(out)) + "\n"

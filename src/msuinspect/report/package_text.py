@@ -9,11 +9,13 @@ from msuinspect.package.catalog import Catalog
 from msuinspect.package.kinds import NodeKind
 from msuinspect.package.model import PackageNode
 from msuinspect.report.cabinet_text import render_findings
+from msuinspect.report.terminal import escaping
 
 Emit = Callable[[str], None]
 
 
 def render_summary(rep: PackageReport, emit: Emit) -> None:
+    emit = escaping(emit)
     s = rep.summary
     emit(f"  package: {s.generation}")
     if s.kb_numbers:
@@ -75,6 +77,7 @@ def _node_line(n: PackageNode) -> str:
 
 
 def render_tree(node: PackageNode, emit: Emit, depth: int = 0) -> None:
+    emit = escaping(emit)
     pad = "    " + "  " * depth
     emit(pad + _node_line(node))
     deltas = [c for c in node.children if c.kind is NodeKind.DELTA_PA30]
@@ -88,6 +91,7 @@ def render_tree(node: PackageNode, emit: Emit, depth: int = 0) -> None:
 
 
 def render_package(rep: PackageReport, emit: Emit) -> None:
+    emit = escaping(emit)
     render_summary(rep, emit)
     emit("  tree:")
     render_tree(rep.root, emit)

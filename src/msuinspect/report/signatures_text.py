@@ -10,6 +10,7 @@ from msuinspect.authenticode.inspect import FileReport
 from msuinspect.authenticode.signature import AuthenticodeSignature
 from msuinspect.cms import oids
 from msuinspect.report.cabinet_text import render_findings
+from msuinspect.report.terminal import escaping
 
 Emit = Callable[[str], None]
 
@@ -40,6 +41,7 @@ def _issuer_cn(c: CertInfo) -> str:
 
 
 def render_signature(s: AuthenticodeSignature, emit: Emit) -> None:
+    emit = escaping(emit)
     kind = "nested" if s.nested else "primary"
     subject = _SUBJECTS.get(s.subject_type or "", s.subject_type or "catalog/content")
     emit(
@@ -89,6 +91,7 @@ def render_signature(s: AuthenticodeSignature, emit: Emit) -> None:
 
 
 def render_file(r: FileReport, emit: Emit, *, findings: bool = True) -> None:
+    emit = escaping(emit)
     emit(f"{r.path}")
     emit(f"  kind {r.kind.value}, {r.size} bytes, signing: {r.signing.value}")
     if r.sha256:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Sequence
 
+from msuinspect.report.terminal import printable, printable_lines
 from msuinspect.report.verdict_text import headline
 from msuinspect.status.model import HostStatus, NextStep, StepState
 from msuinspect.status.packages import MatchState, PackageCandidate, PackageMatches, StepMatch
@@ -23,8 +24,9 @@ _STATE = {
 
 
 def _wrap(text: str, first: str, rest: str) -> list[str]:
+    """``text`` (escaped for the terminal: names come from evidence files) wrapped."""
     return textwrap.wrap(
-        text,
+        printable(text),
         width=WIDTH,
         initial_indent=first,
         subsequent_indent=rest,
@@ -96,7 +98,7 @@ def render_status(status: HostStatus, matches: PackageMatches | None = None) -> 
         out += _wrap("not in the evidence: " + ", ".join(status.unknown), "", "  ")
     for note in status.notes:
         out += _wrap(note, "note: ", "      ")
-    return "\n".join(out) + "\n"
+    return "\n".join(printable_lines(out)) + "\n"
 
 
 def _next_step(n: NextStep) -> list[str]:

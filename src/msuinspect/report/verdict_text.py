@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
+from msuinspect.report.terminal import printable
 from msuinspect.verdict.judge import is_not_applicable
 from msuinspect.verdict.model import Answer, Aspect, Reason, RuleOutcome, Verdict
 from msuinspect.verdict.plan import Plan
@@ -51,8 +52,9 @@ def headline(v: Verdict) -> str:
 
 
 def _wrap(text: str, indent: str, sub: str | None = None) -> list[str]:
+    """``text`` (escaped for the terminal: names and messages come from files) wrapped."""
     return textwrap.wrap(
-        text, WIDTH, initial_indent=indent, subsequent_indent=sub or indent + "  ",
+        printable(text), WIDTH, initial_indent=indent, subsequent_indent=sub or indent + "  ",
         break_on_hyphens=False, break_long_words=True,
     )  # fmt: skip
 

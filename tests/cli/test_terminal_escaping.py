@@ -75,6 +75,18 @@ def test_a_file_that_cannot_be_read_has_escaped_error_lines(tmp_path: Path) -> N
     assert all("t\\n\\x1b]0;PWNED\\x07.cab" in ln for ln in lines)
 
 
+def test_list_and_extract_error_lines_are_escaped(tmp_path: Path) -> None:
+    path = tmp_path / "t\n\x1b]0;PWNED\x07.cab"
+    path.write_bytes(stored_cab([(b"a.txt", b"x" * 1000), (b"b.txt", b"y" * 1000)])[:-1500])
+    r = invoke("list", "--hash", str(path))
+    assert r.exit_code == 1
+    _assert_clean(r.stdout)
+    _assert_clean(r.stderr)
+    assert r.stderr and all(ln.startswith("msuinspect: error: ") for ln in r.stderr.splitlines())
+    x = invoke("extract", str(path), "-o", str(tmp_path / "out"), "-m", "z\x1b[2J*")
+    _assert_clean(x.stderr)
+
+
 def test_an_undecodable_file_name_shows_its_bytes(tmp_path: Path) -> None:
     path = os.fsdecode(os.fsencode(tmp_path) + b"/bad\xff\x9b.msu")
     Path(path).write_bytes(b"not an update")

@@ -51,6 +51,7 @@ from msuinspect.report import (
     cabinet_json,
     cabinet_text,
 )
+from msuinspect.report.terminal import printable
 
 
 def _limits(kw: dict[str, Any]) -> Limits:
@@ -64,7 +65,7 @@ def _codecs(kw: dict[str, Any]) -> list[Codec]:
     try:
         return codecs_by_key(list(kw["decoders"]))
     except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--decoder") from None
+        raise click.BadParameter(printable(str(exc)), param_hint="--decoder") from None
 
 
 def _matcher(patterns: tuple[str, ...], hit: set[str] | None = None) -> Callable[[str], bool]:
@@ -100,7 +101,10 @@ def _member_errors(failures: list[tuple[str, MsuInspectError]]) -> None:
         else:
             where = exc.path or paths[0]
             text = str(exc) if exc.path else f"{where}: {exc}"
-            click.echo(f"msuinspect: error: {text} [{exc.code}] ({len(paths)} members)", err=True)
+            click.echo(
+                f"msuinspect: error: {printable(text)} [{exc.code}] ({len(paths)} members)",
+                err=True,
+            )
 
 
 #: commands whose module is imported only when the command runs (or --help lists them), so
@@ -256,7 +260,9 @@ _EXTRACT_EXIT_HELP = (
 def _not_expanded(items: list[tuple[str, str]]) -> None:
     """One stderr line per nested cabinet that was not expanded."""
     for path, why in items:
-        click.echo(f"msuinspect: error: {path}: {why} [not-expanded]", err=True)
+        click.echo(
+            f"msuinspect: error: {printable(path)}: {printable(why)} [not-expanded]", err=True
+        )
 
 
 @main.command("list", epilog=_LIST_EXIT_HELP)
@@ -419,7 +425,10 @@ def extract_cmd(
             m.name.casefold().endswith((".cab", ".msu")) for u in cf.units for m in u.members
         ):
             hint = "; members of cabinets inside this file are only searched with -r"
-        click.echo(f"msuinspect: error: {file}: -m {pattern!r} matched no member{hint}", err=True)
+        click.echo(
+            f"msuinspect: error: {printable(file)}: -m {pattern!r} matched no member{hint}",
+            err=True,
+        )
     nothing = bool(members) and rep.selected == 0
     bad = rep.failed or rep.not_expanded or nothing
     sys.exit(EXIT_FAILED if bad else EXIT_OK)

@@ -12,7 +12,7 @@ SRC = REPO / "src" / "msuinspect"
 
 # lowest first; a module may import its own layer and any layer before it
 LAYERS: list[set[str]] = [
-    {"errors", "findings", "limits", "source", "__version__", "data"},
+    {"errors", "findings", "limits", "source", "userfile", "__version__", "data"},
     {"cab"},
     {"cms"},
     {"authenticode"},

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from msuinspect.host.presets import PRESET_DESCRIPTIONS, PRESETS
     from msuinspect.host.profile import HostProfile
     from msuinspect.host.spec import load_host
+    from msuinspect.host.textio import MAX_EVIDENCE_BYTES
     from msuinspect.host.tomlio import write_toml
     from msuinspect.limits import MAX_SAFE_ASN1_DEPTH, MAX_SAFE_DEPTH, MAX_XML_DEPTH, Limits
     from msuinspect.package.analyse import PackageReport
@@ -68,6 +69,7 @@ if TYPE_CHECKING:
         candidate,
         match_packages,
     )
+    from msuinspect.userfile import read_user_file
     from msuinspect.verdict.facts import PackageFacts, package_facts
     from msuinspect.verdict.model import Verdict
     from msuinspect.verdict.plan import make_plan
@@ -94,6 +96,7 @@ _EXPORTS = {
     "HostSpecError": ("msuinspect.host.errors", "HostSpecError"),
     "InputError": ("msuinspect.errors", "InputError"),
     "Limits": ("msuinspect.limits", "Limits"),
+    "MAX_EVIDENCE_BYTES": ("msuinspect.host.textio", "MAX_EVIDENCE_BYTES"),
     "MAX_SAFE_ASN1_DEPTH": ("msuinspect.limits", "MAX_SAFE_ASN1_DEPTH"),
     "MAX_SAFE_DEPTH": ("msuinspect.limits", "MAX_SAFE_DEPTH"),
     "MAX_XML_DEPTH": ("msuinspect.limits", "MAX_XML_DEPTH"),
@@ -142,6 +145,7 @@ _EXPORTS = {
     "open_cabinet_file": ("msuinspect.cab.container", "open_cabinet_file"),
     "outcome_of_error": ("msuinspect.package.outcome", "outcome_of_error"),
     "package_facts": ("msuinspect.verdict.facts", "package_facts"),
+    "read_user_file": ("msuinspect.userfile", "read_user_file"),
     "scan_tree": ("msuinspect.cab.tree", "scan"),
     "trust_roots_key": ("msuinspect.scan.cache", "trust_roots_key"),
     "trust_store": ("msuinspect.api", "trust_store"),
@@ -150,6 +154,7 @@ _EXPORTS = {
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "MAX_EVIDENCE_BYTES",
     "MAX_SAFE_ASN1_DEPTH",
     "MAX_SAFE_DEPTH",
     "MAX_XML_DEPTH",
@@ -216,6 +221,7 @@ __all__ = [
     "open_cabinet_file",
     "outcome_of_error",
     "package_facts",
+    "read_user_file",
     "scan_tree",
     "trust_roots_key",
     "trust_store",

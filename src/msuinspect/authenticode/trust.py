@@ -33,6 +33,7 @@ from msuinspect.cms.oids import (
 )
 from msuinspect.data import read_data
 from msuinspect.errors import InputError
+from msuinspect.userfile import read_user_file
 
 if TYPE_CHECKING:  # pyhanko-certvalidator loads only when a chain is validated
     from pyhanko_certvalidator import ValidationContext
@@ -44,6 +45,10 @@ _T = TypeVar("_T")
 #: certificates on a path (the leaf included) that :meth:`TrustStore._candidate_paths`
 #: follows; longer ones are left to pyhanko-certvalidator's path builder
 _MAX_PATH = 8
+
+#: the largest trust-root file :func:`load_certificates` reads (a PEM bundle of every root
+#: in a Windows root store is about 1 MiB)
+MAX_TRUST_ROOT_BYTES = 16 << 20
 
 #: EKUs Windows accepts for code signing in update, driver and component signatures
 CODE_SIGNING_EKUS = frozenset(
@@ -108,16 +113,16 @@ def _load_pem_or_der(data: bytes) -> list[x509.Certificate]:
 def load_certificates(path: str | os.PathLike[str]) -> list[x509.Certificate]:
     """Certificates from a PEM (one or more) or DER file. A certificate that loads but
     cannot be used (an unknown public-key algorithm such as ML-DSA, a malformed extension)
-    is returned too: :class:`TrustStore` leaves it out and says so in ``warnings``."""
+    is returned too: :class:`TrustStore` leaves it out and says so in ``warnings``.
+
+    The file must be a regular file of at most :data:`MAX_TRUST_ROOT_BYTES`; anything else
+    (a FIFO, a device, a huge file) is an :class:`InputError`, found before it is read."""
+    data = read_user_file(path, limit=MAX_TRUST_ROOT_BYTES, what="trust root")
     try:
-        with open(path, "rb") as f:
-            data = f.read()
         certs = _load_pem_or_der(data)
         for c in certs:
             c["tbs_certificate"]["subject"].native  # noqa: B018 - parse now
         return certs
-    except OSError as exc:
-        raise InputError(f"cannot read trust root {path}: {exc.strerror}") from exc
     except ASN1_ERRORS as exc:
         raise InputError(f"{path} is not a PEM or DER certificate: {exc}") from exc
 

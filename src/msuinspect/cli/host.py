@@ -16,6 +16,7 @@ from msuinspect import (
     PRESETS,
     EvidenceError,
     HostSpecError,
+    InputError,
     MsuInspectError,
     collector_script,
     import_evidence,
@@ -23,12 +24,13 @@ from msuinspect import (
     write_toml,
 )
 from msuinspect.cli.common import echo_json
-from msuinspect.cli.status_cmd import status_cmd
+from msuinspect.cli.status_cmd import read_evidence_file, status_cmd
 from msuinspect.report import host_json, host_text
+from msuinspect.report.terminal import printable
 
 
 def _fail(exc: MsuInspectError) -> None:
-    click.echo(f"msuinspect: error: {exc} [{exc.code}]", err=True)
+    click.echo(f"msuinspect: error: {printable(str(exc))} [{exc.code}]", err=True)
 
 
 _EXIT_HELP = (
@@ -44,7 +46,7 @@ def host() -> None:
 
 
 @host.command("import", epilog=_EXIT_HELP)
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, required=True)
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False), help="write the profile as TOML here"
 )
@@ -54,14 +56,16 @@ def import_cmd(files: tuple[str, ...], output: str | None, name: str | None, as_
     """Read evidence FILEs (systeminfo, wmic qfe, Get-HotFix, reg query, certutil,
     slmgr, or a collector file) and print what they tell and what they do not."""
     inputs: list[tuple[str, bytes]] = []
-    for f in files:
+    unread = False
+    for f in files:  # each file that cannot be read is said; then nothing is imported
         try:
-            inputs.append((f, Path(f).read_bytes()))
-        except OSError as exc:
-            click.echo(
-                f"msuinspect: error: {f}: cannot read: {exc.strerror} [input-error]", err=True
-            )
-            sys.exit(1)
+            inputs.append((f, read_evidence_file(f)))
+        except InputError as exc:
+            _fail(exc)
+            unread = True
+    if unread:
+        click.echo("msuinspect: no profile written", err=True)
+        sys.exit(1)
     try:
         result = import_evidence(inputs, name=name)
     except EvidenceError as exc:
@@ -76,7 +80,10 @@ def import_cmd(files: tuple[str, ...], output: str | None, name: str | None, as_
         try:
             Path(output).write_text(write_toml(result.profile), encoding="utf-8")
         except OSError as exc:
-            click.echo(f"msuinspect: error: {output}: {exc.strerror} [output-error]", err=True)
+            click.echo(
+                f"msuinspect: error: {printable(output)}: {exc.strerror} [output-error]",
+                err=True,
+            )
             sys.exit(1)
         if not as_json:
             click.echo(f"profile written to {output}")

@@ -16,8 +16,10 @@ from pathlib import Path
 import click
 
 from msuinspect import (
+    MAX_EVIDENCE_BYTES,
     EvidenceError,
     HostProfile,
+    InputError,
     MsuInspectError,
     PackageCandidate,
     PackageMatches,
@@ -31,9 +33,11 @@ from msuinspect import (
     load_host,
     load_knowledge_base,
     match_packages,
+    read_user_file,
 )
 from msuinspect.cli.common import EXIT_INTERNAL, _debug, _error, echo_json
 from msuinspect.report import status_json, status_text
+from msuinspect.report.terminal import printable
 
 #: package files looked for in --packages DIR
 PACKAGE_SUFFIXES = frozenset({".msu", ".cab"})
@@ -47,8 +51,15 @@ def _is_profile(value: str) -> bool:
     return "=" in value and not Path(value).exists()
 
 
+def read_evidence_file(path: str) -> bytes:
+    """The bytes of an evidence file the user named: a regular file of at most
+    :data:`MAX_EVIDENCE_BYTES` (64 MiB), checked before it is opened and never blocking
+    (:func:`msuinspect.read_user_file`). Raises :class:`InputError` carrying ``path``."""
+    return read_user_file(path, limit=MAX_EVIDENCE_BYTES, what="host evidence")
+
+
 def _fail(message: str, code: str) -> None:
-    click.echo(f"msuinspect: error: {message} [{code}]", err=True)
+    click.echo(f"msuinspect: error: {printable(message)} [{code}]", err=True)
 
 
 def load_profile(inputs: tuple[str, ...]) -> HostProfile:
@@ -63,9 +74,9 @@ def load_profile(inputs: tuple[str, ...]) -> HostProfile:
     files: list[tuple[str, bytes]] = []
     for f in inputs:
         try:
-            files.append((f, Path(f).read_bytes()))
-        except OSError as exc:
-            raise EvidenceError(f"cannot read: {exc.strerror}", path=f) from None
+            files.append((f, read_evidence_file(f)))
+        except InputError as exc:
+            raise EvidenceError(exc.message, path=f) from None
     return import_evidence(files).profile
 
 
@@ -125,12 +136,12 @@ def status_cmd(
         _fail(str(exc), exc.code)
         sys.exit(1)
     except MsuInspectError as exc:  # a bad profile or --host value
-        raise click.UsageError(f"{exc} [{exc.code}]") from exc
+        raise click.UsageError(f"{printable(str(exc))} [{exc.code}]") from exc
     try:
         kb = load_knowledge_base()
         extra = [c for p in trust_roots for c in load_certificates(p)]
     except MsuInspectError as exc:
-        raise click.UsageError(f"{exc} [{exc.code}]") from exc
+        raise click.UsageError(f"{printable(str(exc))} [{exc.code}]") from exc
     status = host_status(profile, kb)
     matches: PackageMatches | None = None
     failed = False

@@ -15,7 +15,9 @@ Syntax (comma-separated, keys in any order, each at most once)::
 
 ``preset:NAME`` may come first and be followed by overrides:
 ``preset:2008sp2-sha2-x64,roots=2010``. Anything else naming an existing ``.toml`` file
-is read as a profile (:func:`load_host`).
+is read as a profile (:func:`load_host`): a regular file of at most 16 MiB
+(:data:`MAX_PROFILE_BYTES`); a FIFO, a device or a larger file is a
+:class:`HostSpecError`, found before anything is read.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
+from msuinspect.errors import InputError
 from msuinspect.host.errors import HostSpecError
 from msuinspect.host.profile import (
     IN_BOX_ROOTS,
@@ -35,6 +38,7 @@ from msuinspect.host.profile import (
     Root,
 )
 from msuinspect.host.tomlio import read_toml
+from msuinspect.userfile import read_user_file
 
 KEYS = (
     "build",
@@ -86,6 +90,10 @@ _TRUE = {"yes", "y", "true", "1", "on"}
 _FALSE = {"no", "n", "false", "0", "off"}
 _KB = re.compile(r"^(?:KB)?(\d{5,8})(?:@(\d+\.\d+\.\d+\.\d+))?$", re.IGNORECASE)
 _VERSION4 = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
+
+#: the largest TOML profile :func:`load_host` reads (``host import`` writes a few KiB for a
+#: host with dozens of updates)
+MAX_PROFILE_BYTES = 16 << 20
 
 
 def _bool(key: str, value: str) -> bool | None:
@@ -242,11 +250,15 @@ def load_host(value: str) -> HostProfile:
     """A ``--host`` value: a ``.toml`` file path, ``preset:NAME[,overrides]``, or a key list."""
     path = Path(value)
     if value.casefold().endswith(".toml") or ("=" not in value and path.is_file()):
+        if not path.exists():
+            raise HostSpecError(f"{value}: no such host profile file")
         try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise HostSpecError(f"{value}: no such host profile file") from None
-        except (OSError, UnicodeDecodeError) as exc:
+            data = read_user_file(path, limit=MAX_PROFILE_BYTES, what="host profile")
+        except InputError as exc:  # a FIFO, a device, too large, unreadable
+            raise HostSpecError(str(exc)) from None
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
             raise HostSpecError(f"{value}: cannot read host profile: {exc}") from None
         return read_toml(text, source=value)
     return parse_host_spec(value)

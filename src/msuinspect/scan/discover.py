@@ -14,7 +14,8 @@ not a file to inspect but a folder of a kind: its members are listed without mou
 is a node path (``media.iso!/w60-x64/glb/x.msu``), in case-folded name order. An image that
 cannot be listed is reported as a folder that cannot be listed.
 
-Files are opened read-only and only their first bytes are read; nothing is written.
+Files are opened read-only and without blocking, and only the first bytes of a regular,
+non-empty file are read; nothing is written.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from msuinspect.scan.walk import tree_entries
 #: first bytes of the files a scan inspects
 UPDATE_MAGICS: tuple[bytes, ...] = (b"MSCF", b"MZ", b"\x30")
 _SNIFF = 4
+_SHORTEST_MAGIC = min(len(m) for m in UPDATE_MAGICS)
 
 
 class NoteKind(StrEnum):
@@ -84,12 +86,25 @@ class Candidate:
 
 
 def looks_like_update(path: str) -> bool:
-    """Whether the file's first bytes are those of a cabinet, PE or DER file."""
+    """Whether the file's first bytes are those of a cabinet, PE or DER file.
+
+    Only a regular file that is not empty is read: the file is opened without blocking (a
+    FIFO put in its place after the walk saw it opens at once) and checked on its
+    descriptor before anything is read, and a file of size 0 is not read at all (nothing to
+    sniff; ``/proc/kmsg`` says it is a regular empty file and then blocks on read, and a
+    read of it consumes kernel messages). Anything else is kept (True), so the inspection
+    reports why it cannot be read."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0))
+        fd = os.open(path, flags | getattr(os, "O_NONBLOCK", 0))
     except OSError:
         return True  # let the inspection report why it cannot be read
     try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return True
+        if st.st_size < _SHORTEST_MAGIC:
+            return False
         head = os.read(fd, _SNIFF)
     except OSError:
         return True

@@ -5,11 +5,20 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import errno
 import functools
 import hashlib
+import io
 import os
+import signal
+import sqlite3
+import stat
 import sys
+import tempfile
+import threading
+import traceback
 from collections.abc import Callable, Iterator
+from types import FrameType
 from typing import Any, BinaryIO, Protocol, TextIO, TypeVar, cast
 
 import click
@@ -42,6 +51,9 @@ from msuinspect import (
 )
 from msuinspect.cli.common import (
     EXIT_CODES_HELP,
+    EXIT_FAILED,
+    EXIT_INTERNAL,
+    _debug,
     _host_profile,
     _parse_as_of,
     _trust_store,
@@ -61,10 +73,18 @@ from msuinspect.report import (
 from msuinspect.report.inspect_json import report_dict
 
 EXIT_INTERRUPTED = 130
+#: 128 + SIGTERM, as a shell reports a process that SIGTERM ended
+EXIT_TERMINATED = 143
 FORMATS = ("table", "json", "jsonl", "csv", "sarif", "html")
 
-_SCAN_EXIT_HELP = EXIT_CODES_HELP.replace("(inspect)", "(inspect, scan)") + (
+_SCAN_EXIT_HELP = "\n".join(
+    line
+    for line in EXIT_CODES_HELP.replace("(inspect)", "(inspect, scan)").split("\n")
+    if not line.startswith("  130 ")  # said below, as scan means it
+) + (
     "\n  130 interrupted (Ctrl-C); what was done is written"
+    "\n  143 terminated (SIGTERM); no report written"
+    "\n  (1 also when the report or the cache cannot be written where asked)"
 )
 
 
@@ -127,38 +147,227 @@ class _ProgressSink:
         )
 
 
+_O_NOCTTY = getattr(os, "O_NOCTTY", 0)
+_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+_O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
+class _OutputError(Exception):
+    """The report cannot be written where it was asked for (one line, exit status 1)."""
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def _why(exc: OSError) -> str:
+    return exc.strerror or str(exc)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _is_stdout(st: os.stat_result) -> bool:
+    """Whether ``st`` is the file standard output already writes to (``-o /dev/stdout``
+    while stdout is redirected to a file)."""
+    try:
+        out = os.fstat(sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        return False
+    return (out.st_dev, out.st_ino) == (st.st_dev, st.st_ino)
+
+
 class _Output:
-    """Where the report goes: stdout, or a file. A file is written under a temporary name
-    and renamed when complete, except ``jsonl``, which streams into the file itself. Text
-    that UTF-8 cannot carry (undecodable file names) is written backslash-escaped."""
+    """Where the report goes: stdout, or a file (docs/batch.md, "Where the report goes").
+
+    A file is written under a unique temporary name in its folder, created exclusively and
+    without following links, and renamed over ``path`` only when complete (:meth:`commit`),
+    and only if ``path`` then is missing or a regular file; ``jsonl`` streams into ``path``
+    itself (opened without following a link). A character device or a FIFO that ``path``
+    names (``/dev/stdout``, ``/dev/null``, a named pipe; through links too) is written
+    directly and never replaced; anything else that is not a regular file (a link to a
+    file or to nothing, a socket, ...) is refused. :meth:`discard` drops an unfinished
+    report. Opening, writing and publishing raise :class:`_OutputError` only. Text that
+    UTF-8 cannot carry (undecodable file names) is written backslash-escaped."""
 
     def __init__(self, path: str | None, streaming: bool) -> None:
         self.path = path
-        self._target = path if streaming or path is None else f"{path}.part"
+        self._temp: str | None = None
         self._file: BinaryIO | None = None
-        if self._target is not None:
-            self._file = open(self._target, "wb")  # noqa: SIM115 - closed in close()
+        if path is None:
+            return
+        try:
+            st: os.stat_result | None = os.lstat(path)
+        except FileNotFoundError:
+            st = None
+        except OSError as exc:
+            raise _OutputError(f"cannot write the report to {path}: {_why(exc)}") from None
+        if st is not None and not stat.S_ISREG(st.st_mode):
+            self._open_special(path, st)
+        elif streaming:
+            self._open_streaming(path)
+        else:
+            self._open_temporary(path)
+
+    @property
+    def atomic(self) -> bool:
+        """Whether the report is written under a temporary name (dropped if unfinished)."""
+        return self._temp is not None
+
+    def _refuse(self, path: str, what: str) -> _OutputError:
+        return _OutputError(
+            f"not writing the report to {path}: it is {what}, neither a regular file nor a "
+            "character device or FIFO (choose another --output FILE)"
+        )
+
+    def _open_special(self, path: str, lst: os.stat_result) -> None:
+        """A character device or FIFO, named or reached through links: written directly."""
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            raise self._refuse(path, "a symbolic link to nothing") from None
+        except OSError as exc:
+            raise _OutputError(f"cannot write the report to {path}: {_why(exc)}") from None
+        if stat.S_ISREG(st.st_mode) and _is_stdout(st):
+            self.path = None  # the file standard output goes to: written as stdout
+            return
+        if not (stat.S_ISCHR(st.st_mode) or stat.S_ISFIFO(st.st_mode)):
+            what = _kind(lst.st_mode)
+            if stat.S_ISLNK(lst.st_mode):
+                what += f" to {_kind(st.st_mode) if not stat.S_ISREG(st.st_mode) else 'a file'}"
+            raise self._refuse(path, what)
+        try:  # a FIFO: waits for a reader, as a shell's redirection does
+            fd = os.open(path, os.O_WRONLY | _O_NOCTTY | _O_CLOEXEC)
+        except OSError as exc:
+            raise _OutputError(f"cannot write the report to {path}: {_why(exc)}") from None
+        opened = os.fstat(fd)
+        if not (stat.S_ISCHR(opened.st_mode) or stat.S_ISFIFO(opened.st_mode)):
+            os.close(fd)  # replaced meanwhile
+            raise self._refuse(path, _kind(opened.st_mode))
+        self._file = os.fdopen(fd, "wb")
+
+    def _open_streaming(self, path: str) -> None:
+        # not blocking: a FIFO put there meanwhile must not hold the scan (refused below)
+        flags = os.O_WRONLY | os.O_CREAT | _O_NOCTTY | _O_CLOEXEC | _O_NONBLOCK | _O_NOFOLLOW
+        try:
+            fd = os.open(path, flags, 0o666)
+        except OSError as exc:
+            raise _OutputError(f"cannot write the report to {path}: {_why(exc)}") from None
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):  # replaced meanwhile
+                raise self._refuse(path, _kind(st.st_mode))
+            if _O_NONBLOCK:
+                os.set_blocking(fd, True)
+            os.ftruncate(fd, 0)
+        except OSError as exc:
+            os.close(fd)
+            raise _OutputError(f"cannot write the report to {path}: {_why(exc)}") from None
+        except _OutputError:
+            os.close(fd)
+            raise
+        self._file = os.fdopen(fd, "wb")
+
+    def _open_temporary(self, path: str) -> None:
+        folder = os.path.dirname(os.path.abspath(path))
+        name = os.path.basename(path)
+        try:  # mkstemp: O_CREAT | O_EXCL | O_NOFOLLOW, a name of its own
+            fd, self._temp = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=folder)
+        except OSError as exc:
+            raise _OutputError(f"cannot write the report to {path}: {_why(exc)}") from None
+        if hasattr(os, "fchmod"):  # as an ordinary new file (mkstemp: 0600)
+            with contextlib.suppress(OSError):
+                os.fchmod(fd, 0o666 & ~_umask())
+        self._file = os.fdopen(fd, "wb")
+
+    def _failed(self, exc: OSError) -> _OutputError:
+        where = self.path if self.path is not None else "standard output"
+        return _OutputError(f"cannot write the report to {where}: {_why(exc)}")
 
     def write(self, text: str) -> int:
         data = text.encode("utf-8", "backslashreplace")
-        if self._file is not None:
-            self._file.write(data)
-        else:
-            sys.stdout.flush()
-            sys.stdout.buffer.write(data)
+        try:
+            if self._file is not None:
+                self._file.write(data)
+            else:
+                sys.stdout.flush()
+                sys.stdout.buffer.write(data)
+        except BrokenPipeError:
+            if self._file is None:
+                raise  # the reader of stdout went away: click's own handling
+            raise self._failed(BrokenPipeError(errno.EPIPE, "the reader went away")) from None
+        except OSError as exc:
+            raise self._failed(exc) from None
         return len(text)
 
     def flush(self) -> None:
-        if self._file is not None:
-            self._file.flush()
-        else:
-            sys.stdout.buffer.flush()
+        try:
+            if self._file is not None:
+                self._file.flush()
+            else:
+                sys.stdout.buffer.flush()
+        except BrokenPipeError:
+            if self._file is None:
+                raise
+            raise self._failed(BrokenPipeError(errno.EPIPE, "the reader went away")) from None
+        except OSError as exc:
+            raise self._failed(exc) from None
 
-    def close(self) -> None:
-        if self._file is not None and not self._file.closed:
+    def commit(self) -> None:
+        """The report is complete: close the file and, if it was written under a temporary
+        name, rename it over ``path`` (only a missing path or a regular file is replaced)."""
+        if self._file is None:
+            self.flush()
+            return
+        try:
             self._file.close()
-            if self.path is not None and self._target is not None and self._target != self.path:
-                os.replace(self._target, self.path)
+        except OSError as exc:
+            self.discard()
+            raise self._failed(exc) from None
+        if self._temp is None or self.path is None:
+            return
+        try:
+            try:
+                st: os.stat_result | None = os.lstat(self.path)
+            except FileNotFoundError:
+                st = None
+            if st is not None and not stat.S_ISREG(st.st_mode):
+                raise self._refuse(self.path, _kind(st.st_mode))
+            os.replace(self._temp, self.path)
+            self._temp = None
+        except OSError as exc:
+            self.discard()
+            raise self._failed(exc) from None
+        except _OutputError:
+            self.discard()
+            raise
+
+    def discard(self) -> None:
+        """Drop an unfinished report: close the file and remove the temporary one (a
+        streamed ``jsonl`` file keeps the lines written so far)."""
+        if self._file is not None and not self._file.closed:
+            with contextlib.suppress(OSError):
+                self._file.close()
+        if self._temp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self._temp)
+            self._temp = None
 
 
 class _Writer(Protocol):
@@ -281,7 +490,150 @@ def scan(
         click.echo(f"msuinspect: warning: {warning}", err=True)
     to_record: ToRecord = functools.partial(report_dict, host=host)
     say = _note(quiet)
+    options = ScanOptions(
+        jobs=jobs or cpu_count(),
+        timeout=timeout,
+        trust_roots=trust_roots,
+        as_of=moment,
+        dask=dask_address,
+        host=host,
+        host_key=config.host_key,
+    )
+    header_moment = moment or _dt.datetime.now(_dt.UTC)
+    schema = (
+        signatures_json.INSPECT_JSONL_SCHEMA if fmt == "jsonl" else signatures_json.INSPECT_SCHEMA
+    )
+    header = signatures_json.header_dict(schema, trust, header_moment)
 
+    out: _Output | None = None
+    published = False
+    try:
+        with _sigterm_exits():
+            # the report's file and the cache are opened before the walk: a path that
+            # cannot be used fails at once, not after the whole walk
+            out = _Output(output, streaming=fmt == "jsonl")
+            cache = _open_cache(cache_path, no_cache, say)
+            try:
+                job, status = _scan_into(
+                    out,
+                    paths=paths,
+                    all_files=all_files,
+                    say=say,
+                    to_record=to_record,
+                    cache=cache,
+                    config=config,
+                    options=options,
+                    writer_of=lambda o: _writer(fmt, o, header, header_moment),
+                    fail_on=fail_on,
+                    show_progress=not quiet and sys.stderr.isatty(),
+                )
+            finally:
+                if cache is not None:
+                    cache.close()
+            out.commit()
+            published = True
+    except _OutputError as exc:
+        click.echo(f"msuinspect: error: {exc}", err=True)
+        sys.exit(EXIT_FAILED)
+    except _Terminated:
+        click.echo(f"msuinspect: scan terminated (SIGTERM); {_unfinished(out)}", err=True)
+        sys.exit(EXIT_TERMINATED)
+    except KeyboardInterrupt:  # outside the scan proper (the walk): nothing to report yet
+        click.echo(f"msuinspect: scan interrupted; {_unfinished(out)}", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+        raise
+    except BrokenPipeError:
+        raise  # the reader of stdout went away: click's own handling
+    except Exception as exc:
+        if _debug():
+            traceback.print_exc()
+        click.echo(
+            f"msuinspect: internal error: {type(exc).__name__}: {exc} (this is a bug; please "
+            f"report it); {_unfinished(out)}",
+            err=True,
+        )
+        sys.exit(EXIT_INTERNAL)
+    finally:
+        if out is not None and not published:
+            out.discard()
+    if not quiet and job is not None:
+        s = job.stats
+        parts = [f"{s.files} file(s)", f"{s.analysed} analysed", f"{s.cached} from the cache"]
+        if s.timed_out:
+            parts.append(f"{s.timed_out} over the time budget")
+        click.echo("msuinspect: scan: " + ", ".join(parts), err=True)
+    if job is not None and job.stats.interrupted:
+        click.echo("msuinspect: scan interrupted; the report holds the files done", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    sys.exit(status.code)
+
+
+def _unfinished(out: _Output | None) -> str:
+    """What became of a report that was not finished."""
+    if out is None or out.atomic:
+        return "no report written"
+    return "the report is incomplete"
+
+
+class _Terminated(SystemExit):
+    """SIGTERM: the scan ends as an error would (workers stopped, no temporary file left)."""
+
+
+@contextlib.contextmanager
+def _sigterm_exits() -> Iterator[None]:
+    """While scanning, SIGTERM raises :class:`_Terminated` (once; a second one is ignored
+    while cleaning up) instead of ending the process on the spot."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(_sig: int, _frame: FrameType | None) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise _Terminated(EXIT_TERMINATED)
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _open_cache(
+    cache_path: str | None, no_cache: bool, say: Callable[[str], None]
+) -> ResultCache | None:
+    """The result cache, or None (``--no-cache``, or one that cannot be used: said, and the
+    scan goes on without it). A path that is not a regular file ends the scan (status 1)."""
+    if no_cache:
+        return None
+    try:
+        return ResultCache(cache_path or default_cache_path(), on_note=say)
+    except CacheError as exc:
+        if exc.refused:  # not a regular file: never touched
+            click.echo(f"msuinspect: error: {exc}", err=True)
+            sys.exit(EXIT_FAILED)
+        say(f"{exc}; scanning without a cache")
+    except (OSError, ValueError) as exc:
+        say(f"{exc}; scanning without a cache")
+    return None
+
+
+def _scan_into(
+    out: _Output,
+    *,
+    paths: tuple[str, ...],
+    all_files: bool,
+    say: Callable[[str], None],
+    to_record: ToRecord,
+    cache: ResultCache | None,
+    config: CacheConfig,
+    options: ScanOptions,
+    writer_of: Callable[[TextIO], _Writer],
+    fail_on: str,
+    show_progress: bool,
+) -> tuple[Scan | None, _Status]:
+    """Walk, scan and write every record to ``out`` (not committed yet). A second Ctrl-C
+    stops at once and the report holds what is done (``job.stats.interrupted``)."""
     records_before: list[Record] = []
 
     def on_note(note: Note) -> None:
@@ -295,32 +647,8 @@ def scan(
             say(f"{note.path}: skipped: {note.detail}")
 
     candidates = list(discover(paths, all_files=all_files, on_note=on_note))
-
-    cache: ResultCache | None = None
-    if not no_cache:
-        try:
-            cache = ResultCache(cache_path or default_cache_path(), on_note=say)
-        except (CacheError, OSError) as exc:
-            say(f"{exc}; scanning without a cache")
-
-    options = ScanOptions(
-        jobs=jobs or cpu_count(),
-        timeout=timeout,
-        trust_roots=trust_roots,
-        as_of=moment,
-        dask=dask_address,
-        host=host,
-        host_key=config.host_key,
-    )
-    header_moment = moment or _dt.datetime.now(_dt.UTC)
-    show_progress = not quiet and sys.stderr.isatty()
     status = _Status(FAIL_ON.get(fail_on))
-    schema = (
-        signatures_json.INSPECT_JSONL_SCHEMA if fmt == "jsonl" else signatures_json.INSPECT_SCHEMA
-    )
-    header = signatures_json.header_dict(schema, trust, header_moment)
-    out = _Output(output, streaming=fmt == "jsonl")
-    writer = _writer(fmt, cast(TextIO, out), header, header_moment)
+    writer = writer_of(cast(TextIO, out))
 
     def take(record: Record, internal: bool = False) -> None:
         if internal:
@@ -337,7 +665,6 @@ def scan(
     for rec in records_before:
         take(rec)
     total_bytes = sum(max(c.size, 0) for c in candidates)
-    interrupted = False
     job: Scan | None = None
     try:
         with _progress(show_progress, len(candidates), total_bytes) as sink:
@@ -353,26 +680,14 @@ def scan(
             )
             for result in job.results():
                 take(result.record, result.internal)
-            interrupted = job.stats.interrupted
     except KeyboardInterrupt:  # a second Ctrl-C
-        interrupted = True
+        if job is None:
+            raise
+        job.stats.interrupted = True
     except DaskUnavailable as exc:
         raise click.UsageError(str(exc)) from None
-    finally:
-        if cache is not None:
-            cache.close()
-        writer.close()
-        out.close()
-    if not quiet and job is not None:
-        s = job.stats
-        parts = [f"{s.files} file(s)", f"{s.analysed} analysed", f"{s.cached} from the cache"]
-        if s.timed_out:
-            parts.append(f"{s.timed_out} over the time budget")
-        click.echo("msuinspect: scan: " + ", ".join(parts), err=True)
-    if interrupted:
-        click.echo("msuinspect: scan interrupted; the report holds the files done", err=True)
-        sys.exit(EXIT_INTERRUPTED)
-    sys.exit(status.code)
+    writer.close()
+    return job, status
 
 
 @click.group("cache")
@@ -404,9 +719,9 @@ def _on_cache(cache_path: str | None, use: Callable[[ResultCache], _T]) -> tuple
     try:
         with ResultCache(path, on_note=_note(False)) as c:
             return path, use(c)
-    except CacheError as exc:
+    except (CacheError, sqlite3.Error, OSError) as exc:
         click.echo(f"msuinspect: error: {exc}", err=True)
-        sys.exit(1)
+        sys.exit(EXIT_FAILED)
 
 
 @cache.command("stats", epilog=_CACHE_EXIT_HELP)

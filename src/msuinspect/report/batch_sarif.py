@@ -47,11 +47,22 @@ _OUTCOME_LEVEL = {"error": "error", "problem": "error", "warning": "warning", "o
 
 
 def artifact_uri(path: str) -> str:
-    """A URI reference for a file path (absolute: ``file://``; relative: percent-encoded)."""
+    """A URI reference for a file path (absolute: ``file://``; relative: percent-encoded).
+    The path's bytes as the operating system has them are encoded, so a file name that is
+    not valid UTF-8 (held as lone surrogates) keeps its own bytes (``b%FF.cab``)."""
     posix = path.replace(os.sep, "/") if os.sep != "/" else path
     if os.path.isabs(path):
-        return "file://" + urllib.parse.quote(str(PurePosixPath(posix)))
-    return urllib.parse.quote(posix)
+        return "file://" + urllib.parse.quote(_os_bytes(str(PurePosixPath(posix))))
+    return urllib.parse.quote(_os_bytes(posix))
+
+
+def _os_bytes(path: str) -> bytes:
+    """The path as bytes (``os.fsencode``; a string no file name decodes to keeps its
+    surrogates)."""
+    try:
+        return os.fsencode(path)
+    except UnicodeEncodeError:
+        return path.encode("utf-8", "surrogatepass")
 
 
 class _Rules:

@@ -19,8 +19,14 @@ A ``meta`` table names the application and the schema version. A file that is no
 database, one of ours with another schema version, or one SQLite finds damaged while it is
 used, is reported once, set aside as ``PATH.corrupt`` (never deleted: it may not be ours)
 and rebuilt; an SQLite database of another application is left alone (reported; the scan
-runs without a cache). A stored entry that cannot be read is dropped. Nothing read from the
-cache is trusted beyond a JSON object whose ``sha256`` is the key's.
+runs without a cache). A path that exists but is not a regular file (a device, a FIFO, a
+folder) is refused (:class:`CachePathError`), and nothing but a regular file is ever set aside.
+A stored entry that cannot be read is dropped. Nothing read from the cache is trusted beyond
+a JSON object whose ``sha256`` is the key's.
+
+Paths are stored as text when they are valid Unicode, else (a file name that is not valid
+UTF-8, held by Python as lone surrogates) as a BLOB of their UTF-8 bytes with the surrogates
+kept (``surrogatepass``), so that every path round-trips and none can collide with another.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import stat
 import time
 import zlib
 from collections.abc import Callable, Iterable
@@ -64,7 +71,81 @@ _NEIGHBOUR_CODES = ("cab-multivolume", "cab-set-")
 
 
 class CacheError(Exception):
-    """The cache file cannot be used (reported; the scan goes on without it)."""
+    """The cache file cannot be used (reported; the scan goes on without it, unless
+    :attr:`refused`)."""
+
+    #: the path itself must not be used (:class:`CachePathError`): a command ends with an
+    #: error rather than scanning without a cache
+    refused: bool = False
+
+
+class CachePathError(CacheError):
+    """The cache path names something that is not a regular file (a device, a FIFO, a
+    folder, a dangling link): refused, and never opened, renamed or replaced."""
+
+    refused = True
+
+
+def _db_path(path: str) -> str | bytes:
+    """A path as stored: the text itself, or, when it is not valid Unicode (an undecodable
+    file name), its UTF-8 bytes with the surrogates kept (a BLOB, which never equals a TEXT)."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return path.encode("utf-8", "surrogatepass")
+    return path
+
+
+def _from_db_path(value: object) -> str:
+    """:func:`_db_path` undone."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "surrogatepass")
+    return str(value)
+
+
+def _check_path(path: str) -> None:
+    """Refuse a cache path that exists and is not a regular file (following a link, which
+    must lead to one)."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        if os.path.lexists(path):
+            raise CachePathError(
+                f"cache {path} is a symbolic link to nothing; not using it "
+                "(choose another --cache PATH)"
+            ) from None
+        return
+    except OSError as exc:
+        raise CacheError(f"cache {path} cannot be used: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise CachePathError(
+            f"cache {path} is not a regular file ({_kind(st.st_mode)}); not using it "
+            "(choose another --cache PATH)"
+        )
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    return "not a regular file"
+
+
+def _is_regular(path: str) -> bool:
+    """Whether ``path`` itself (not what a link leads to) is a regular file."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
 
 
 def default_cache_path() -> str:
@@ -148,6 +229,7 @@ class ResultCache:
         self._note = on_note or (lambda _msg: None)
         self._pending = 0
         self._db: sqlite3.Connection | None = None
+        _check_path(path)
         parent = os.path.dirname(os.path.abspath(path))
         os.makedirs(parent, exist_ok=True)
         try:
@@ -160,20 +242,28 @@ class ResultCache:
                 raise CacheError(f"cannot create cache {path}") from None
 
     def _rebuild(self, why: str) -> None:
-        """Set the bad file aside (``PATH.corrupt``, replacing an older one: never deleted,
-        it may not be ours) and start an empty cache at ``PATH``."""
+        """Set the bad file aside (``PATH.corrupt``, replacing an older regular file: never
+        deleted, it may not be ours) and start an empty cache at ``PATH``. Only a regular file
+        is ever moved or removed (not a link, a device, a FIFO)."""
         if self._db is not None:
             with contextlib.suppress(sqlite3.Error):
                 self._db.close()
             self._db = None
         aside = self.path + ".corrupt"
         try:
-            os.replace(self.path, aside)
+            if os.path.lexists(self.path):
+                if not _is_regular(self.path):
+                    raise OSError(f"{self.path} is not a regular file; left alone")
+                if os.path.lexists(aside) and not _is_regular(aside):
+                    raise OSError(f"{aside} exists and is not a regular file; left alone")
+                os.replace(self.path, aside)
             for suffix in ("-wal", "-shm", "-journal"):
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(self.path + suffix)
+                if _is_regular(self.path + suffix):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(self.path + suffix)
+            _check_path(self.path)
             self._db = self._open()
-        except (OSError, sqlite3.DatabaseError, _Stale, _Foreign) as exc:
+        except (OSError, sqlite3.DatabaseError, _Stale, _Foreign, CacheError) as exc:
             self._note(f"{why}; cannot rebuild it ({exc}); going on without a cache")
             self._db = None
             return
@@ -250,7 +340,14 @@ class ResultCache:
             row = self._db.execute(
                 "SELECT sha256 FROM files WHERE path = ? AND size = ? AND mtime_ns = ? "
                 "AND ctime_ns = ? AND inode = ? AND device = ?",
-                (cand.path, cand.size, cand.mtime_ns, cand.ctime_ns, cand.inode, cand.device),
+                (
+                    _db_path(cand.path),
+                    cand.size,
+                    cand.mtime_ns,
+                    cand.ctime_ns,
+                    cand.inode,
+                    cand.device,
+                ),
             ).fetchone()
         except sqlite3.Error as exc:
             self._fail(exc)
@@ -291,7 +388,7 @@ class ResultCache:
             self._note(f"cache {self.path}: dropping an unreadable entry ({exc})")
             self._write("DELETE FROM results WHERE key = ?", (key,))
             return None
-        return moved(record, str(row[0]), path)
+        return moved(record, _from_db_path(row[0]), path)
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -304,11 +401,12 @@ class ResultCache:
         if self._db is None or not cacheable(record, sha256):
             return False
         sha = str(record.get("sha256") or sha256)
-        key = _result_key(sha, os.path.basename(cand.path), config)
+        name = os.path.basename(cand.path)
+        key = _result_key(sha, name, config)
         blob = zlib.compress(json.dumps(record, separators=(",", ":")).encode(), 6)
         self._write(
             "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (key, sha, os.path.basename(cand.path), config, cand.path, blob, time.time()),
+            (key, sha, _db_path(name), config, _db_path(cand.path), blob, time.time()),
         )
         try:
             st = os.stat(cand.stat_path, follow_symlinks=False)
@@ -326,7 +424,15 @@ class ResultCache:
         if unchanged and record.get("size") in (None, cand.size):
             self._write(
                 "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (cand.path, cand.size, cand.mtime_ns, cand.ctime_ns, cand.inode, cand.device, sha),
+                (
+                    _db_path(cand.path),
+                    cand.size,
+                    cand.mtime_ns,
+                    cand.ctime_ns,
+                    cand.inode,
+                    cand.device,
+                    sha,
+                ),
             )
         return True
 
@@ -404,7 +510,9 @@ class _Stale(Exception):
 
 
 def _result_key(sha256: str, name: str, config: str) -> str:
-    return hashlib.sha256("\x1f".join((sha256, name, config)).encode()).hexdigest()
+    text = "\x1f".join((sha256, name, config))
+    # a name that is not valid Unicode keeps its surrogates (the same bytes otherwise)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def trust_roots_key(pem_paths: Iterable[str]) -> tuple[str, ...]:

@@ -9,6 +9,7 @@ import errno
 import functools
 import hashlib
 import io
+import math
 import os
 import signal
 import sqlite3
@@ -151,6 +152,14 @@ _O_NOCTTY = getattr(os, "O_NOCTTY", 0)
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
+def _finite_timeout(value: float) -> float:
+    """``--timeout`` must be a number of seconds: ``nan`` and ``inf`` compare false with
+    every elapsed time, so a file over its budget would never be stopped."""
+    if not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a number of seconds", param_hint="--timeout")
+    return value
 
 
 class _OutputError(Exception):
@@ -435,6 +444,7 @@ def _host_key(host: HostProfile | None) -> str:
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0, min_open=True),
+    callback=lambda _ctx, _param, v: _finite_timeout(v),
     default=DEFAULT_TIMEOUT,
     show_default=True,
     metavar="SECONDS",

@@ -41,6 +41,8 @@ class NoteKind(StrEnum):
     NOT_REGULAR = "not-regular"
     #: a link inside a disc image, not followed
     IMAGE_LINK = "image-link"
+    #: a file reached a second time (overlapping paths, hard links): inspected once
+    REPEATED = "repeated"
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +166,27 @@ def discover(
         if on_note is not None:
             on_note(Note(kind, path, detail))
 
+    # a file met again under the same name (overlapping paths: a folder and a file in it)
+    # is inspected once; a hard link under another name is not the same claim: kept
+    seen: dict[tuple[int, int, str], str] = {}
+    for c in _discover(paths, all_files, on_note, on_skip, note):
+        if c.inode and not c.image:
+            key = (c.device, c.inode, os.path.basename(c.path))
+            first = seen.get(key)
+            if first is not None:
+                note(NoteKind.REPEATED, c.path, f"the same file as {first}: inspected once")
+                continue
+            seen[key] = c.path
+        yield c
+
+
+def _discover(
+    paths: Iterable[str],
+    all_files: bool,
+    on_note: Callable[[Note], None] | None,
+    on_skip: Callable[[str], None] | None,
+    note: Callable[[NoteKind, str, str], None],
+) -> Iterator[Candidate]:
     for path in paths:
         try:
             st = os.stat(path)

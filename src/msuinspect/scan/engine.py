@@ -202,7 +202,9 @@ class Scan:
             if self.options.dask is not None:
                 pool = DaskBackend(self.options.dask, setup)
             else:
-                pool = WorkerPool(self.options.jobs, setup, self.options.timeout)
+                # never more workers than files left: each one costs a process start
+                workers = max(1, min(self.options.jobs, len(todo)))
+                pool = WorkerPool(workers, setup, self.options.timeout)
             with pool:
                 try:
                     for done in pool.run(next_task, stopped=self._stop.is_set, on_start=started):

@@ -151,6 +151,20 @@ def test_names() -> None:
     assert sanitise("////", 7) == "_unnamed_7"
 
 
+@pytest.mark.parametrize(
+    "bidi", ["\u202e", "\u202d", "\u2066", "\u2067", "\u2069", "\u200f", "\u061c"]
+)
+def test_bidirectional_controls_are_flagged_and_replaced(bidi: str) -> None:
+    """``invoice\u202etxt.exe`` shows as "invoiceexe.txt": a name that reads as another."""
+    name = f"docs/invoice{bidi}txt.exe"
+    assert classify(name) == {"bidi-control"}
+    assert sanitise(name, 0) == "docs/invoice_txt.exe"
+    flags, safe = analyse(name, 0)
+    assert flags == {"bidi-control"} and safe == "docs/invoice_txt.exe"
+    text, flags, safe = name_facts(name.encode(), True, 0)
+    assert text == name and flags == {"bidi-control"} and safe == "docs/invoice_txt.exe"
+
+
 def test_replay_stream_seeks() -> None:
     data = bytes(range(256)) * 100
     starts = []

@@ -33,10 +33,14 @@ FLAG_BAD_ENCODING = "invalid-utf8"
 FLAG_EMPTY = "empty"
 FLAG_WINDOWS_TRIM = "trailing-dot-or-space"
 FLAG_RESERVED_CHAR = "reserved-character"
+#: a Unicode bidirectional control: shows a name in another order than it is
+#: (``invoice\u202etxt.exe`` reads "invoiceexe.txt")
+FLAG_BIDI = "bidi-control"
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _RESERVED = re.compile(r'[<>:"|?*]')
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 #: longest path segment most filesystems accept, in bytes of UTF-8
 _MAX_SEGMENT = 255
 
@@ -138,6 +142,8 @@ def classify(name: str, *, valid_encoding: bool = True) -> frozenset[str]:
         flags.add(FLAG_NUL)
     if _CONTROL.search(name.replace("\x00", "")):
         flags.add(FLAG_CONTROL)
+    if _BIDI.search(name):
+        flags.add(FLAG_BIDI)
     unified = name.replace("\\", "/")
     if unified.startswith("//"):
         flags.add(FLAG_UNC)
@@ -182,8 +188,9 @@ def sanitise(name: str, index: int) -> str:
     """A relative path that is safe to create under an output folder.
 
     Rules (documented in docs/user-guide.md): backslashes become '/', leading '/' and drive
-    prefixes are dropped, empty and '.' segments are dropped, '..' becomes '__', control and
-    reserved characters (``<>:"|?*``) become '_', trailing dots/spaces become '_', device
+    prefixes are dropped, empty and '.' segments are dropped, '..' becomes '__', control,
+    bidirectional-control and reserved characters (``<>:"|?*``) become '_', trailing
+    dots/spaces become '_', device
     names get a leading '_'. An empty result becomes ``_unnamed_<index>``.
     """
     unified = name.replace("\\", "/")
@@ -197,6 +204,7 @@ def sanitise(name: str, index: int) -> str:
             out.append("__")
             continue
         seg = _CONTROL.sub("_", seg)
+        seg = _BIDI.sub("_", seg)
         seg = _RESERVED.sub("_", seg)
         # apply the length limit and the Windows rules until none changes the segment, so
         # that shortening can never bring back a trailing dot/space or a device name

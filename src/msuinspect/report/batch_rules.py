@@ -174,7 +174,7 @@ RULES: dict[str, tuple[str, str, str]] = {
     "cab-unsafe-name": (
         'Cabinet layer findings (`layer: "cab"`)',
         "warning",
-        "a member name is not a plain relative path; evidence lists the flags (`absolute`, `drive-letter`, `unc-path`, `dotdot`, `nul`, `control-character`, `alternate-stream`, `device-name`, `invalid-utf8`, `empty`, `trailing-dot-or-space`, `reserved-character`) and the sanitised name used for extraction",
+        "a member name is not a plain relative path; evidence lists the flags (`absolute`, `drive-letter`, `unc-path`, `dotdot`, `nul`, `control-character`, `alternate-stream`, `device-name`, `invalid-utf8`, `empty`, `trailing-dot-or-space`, `reserved-character`, `bidi-control`: a right-to-left override or other bidirectional control that shows the name in another order than it is, e.g. `invoice\\u202etxt.exe`) and the sanitised name used for extraction",
     ),
     "cab-version": (
         'Cabinet layer findings (`layer: "cab"`)',

@@ -392,3 +392,21 @@ def test_json_is_written_as_it_is_encoded(
         monkeypatch.setattr(common, "_JSON_WRITE", limit)
         common.echo_json(doc)
         assert capsys.readouterr().out == json.dumps(doc, indent=2) + "\n"
+
+
+def test_inspect_folder_names_what_it_does_not_open(tmp_path: Path) -> None:
+    """A folder walk never follows a link or opens a FIFO, and says so for each one that
+    has a package extension; a name ending in a dot is read as Windows reads it."""
+    import os
+    import shutil
+
+    cab = FIXTURES / "cab/stored_2files.cab"
+    shutil.copy(cab, tmp_path / "a.cab.")
+    (tmp_path / "link.cab").symlink_to(cab)
+    os.mkfifo(tmp_path / "pipe.msu")
+    r = invoke("inspect", "--fail-on", "never", str(tmp_path))
+    assert r.exit_code == 0, r.stderr
+    assert f"{tmp_path}/a.cab." in r.stdout
+    assert f"msuinspect: note: {tmp_path}/link.cab: skipped: symbolic link to {cab}" in r.stderr
+    assert f"msuinspect: note: {tmp_path}/pipe.msu: skipped: not a regular file" in r.stderr
+    assert r.stdout.count("PROBLEM: ") == 1  # the unsigned a.cab. only

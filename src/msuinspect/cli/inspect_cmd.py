@@ -190,7 +190,10 @@ def inspect_cmd(
         failed(folder, InputError(f"cannot list folder: {exc.strerror}", path=folder))
 
     memo = ContentMemo()  # what depends only on bytes, shared by the files of this run
-    for path in iter_inputs(files, on_error=unlistable):
+    def skipped(path: str, why: str) -> None:
+        click.echo(f"msuinspect: note: {printable(path)}: skipped: {printable(why)}", err=True)
+
+    for path in iter_inputs(files, on_error=unlistable, on_skip=skipped):
         try:
             report = inspect(
                 path,

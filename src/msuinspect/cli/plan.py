@@ -59,7 +59,10 @@ def plan(folder: str, host_spec: str, as_json: bool, trust_roots: tuple[str, ...
         unreadable.append((path, exc.strerror or str(exc)))
 
     internal = False
-    for path in iter_inputs([folder], on_error=on_unlistable):
+    def skipped(path: str, why: str) -> None:
+        click.echo(f"msuinspect: note: {printable(path)}: skipped: {printable(why)}", err=True)
+
+    for path in iter_inputs([folder], on_error=on_unlistable, on_skip=skipped):
         try:
             report = inspect(path, trust=trust)
         except Exception as exc:  # a bug: report it for this file and go on

@@ -23,19 +23,31 @@ def iter_inputs(
     *,
     suffixes: frozenset[str] = PACKAGE_SUFFIXES,
     on_error: Callable[[str, OSError], None] | None = None,
+    on_skip: Callable[[str, str], None] | None = None,
 ) -> Iterator[str]:
-    """Yield every file to inspect, in order: named files as given, folders expanded."""
+    """Yield every file to inspect, in order: named files as given, folders expanded.
+
+    ``on_skip(path, why)`` hears of each entry of a folder that has one of ``suffixes`` but
+    is not inspected: a symbolic link (never followed) or not a regular file (a FIFO, a
+    device). A name that ends in dots or spaces (``a.cab.``) counts with the extension
+    before them, as Windows reads it."""
     for path in paths:
         if os.path.isdir(path):
-            yield from _walk(path, suffixes, on_error)
+            yield from _walk(path, suffixes, on_error, on_skip)
         else:
             yield path
+
+
+def suffix_of(name: str) -> str:
+    """The extension of ``name`` as Windows reads it (trailing dots and spaces dropped)."""
+    return os.path.splitext(name.rstrip(". "))[1].lower()
 
 
 def _walk(
     top: str,
     suffixes: frozenset[str],
     on_error: Callable[[str, OSError], None] | None,
+    on_skip: Callable[[str, str], None] | None,
 ) -> Iterator[str]:
     def report(path: str, exc: OSError, _folder: bool) -> None:
         if on_error is not None:
@@ -43,11 +55,19 @@ def _walk(
 
     for entry in tree_entries(top, report):
         try:
-            if (
-                entry.is_file(follow_symlinks=False)
-                and os.path.splitext(entry.name)[1].lower() in suffixes
-            ):
+            if suffix_of(entry.name) not in suffixes:
+                continue
+            if entry.is_file(follow_symlinks=False):
                 yield entry.path
+            elif on_skip is not None:
+                if entry.is_symlink():
+                    try:
+                        target = os.readlink(entry.path)
+                    except OSError:
+                        target = "?"
+                    on_skip(entry.path, f"symbolic link to {target}, not followed")
+                else:
+                    on_skip(entry.path, "not a regular file")
         except OSError as exc:
             report(entry.path, exc, False)
 

@@ -61,13 +61,15 @@ def test_an_added_untrusted_nested_signature_is_a_warning_not_untrusted(tmp_path
     assert not any(reason.startswith("untrusted:") for reason in r.outcome.reasons)
     chain = [f for f in _findings(r) if f.code in CHAIN_CODES]
     assert chain and all(f.severity is Severity.WARNING for f in chain)
-    assert all("signature #0 of this file is trusted" in f.message for f in chain)
+    assert all("the primary signature #0 is trusted" in f.message for f in chain)
     assert all("anyone can add" in f.message for f in chain)
 
 
-def test_an_untrusted_primary_beside_a_trusted_nested_signature_is_a_warning(
+def test_an_untrusted_primary_beside_a_trusted_nested_signature_stays_a_problem(
     tmp_path: Path,
 ) -> None:
+    """Windows checks the primary signature (a host without SHA-2 support reads nothing
+    else): a trusted nested one does not excuse it. The reason says which is which."""
     src = FIXTURES / "cab/signed_selfsigned.cab"
     alone = inspect(src, trust=TRUST)
     assert alone.outcome.outcome is Outcome.PROBLEM
@@ -75,10 +77,12 @@ def test_an_untrusted_primary_beside_a_trusted_nested_signature_is_a_warning(
     added = _nest(src, tmp_path / "nested.cab", "leaf_codesign.key", "leaf_codesign_chain.pem")
     r = inspect(added, trust=TRUST)
     assert r.file is not None and [s.trusted for s in r.file.signatures] == [False, True]
-    assert r.outcome.outcome is Outcome.WARNING
+    assert r.outcome.outcome is Outcome.PROBLEM
+    assert r.outcome.reasons[0].startswith(
+        "untrusted: the primary signature #0 does not verify to a trusted root (signature #1"
+    )
     (chain,) = [f for f in _findings(r) if f.code == "untrusted-root"]
-    assert chain.severity is Severity.WARNING
-    assert "a host that checks only the primary signature will not trust it" in chain.message
+    assert chain.severity is Severity.ERROR
 
 
 def test_a_nested_signature_whose_digest_fails_stays_an_error(tmp_path: Path) -> None:
@@ -181,7 +185,7 @@ def test_a_read_error_is_printed_once(tmp_path: Path) -> None:
     assert len(lines) == 1 and "[cab-format]" in lines[0]
 
 
-def test_real_driver_with_a_vendor_primary_and_microsoft_nested_is_a_warning(
+def test_real_driver_with_a_vendor_primary_and_microsoft_nested_is_a_problem(
     corpus: Path,
 ) -> None:
     f = corpus / "drivers/tidepool/amd64/ftdibus.sys"
@@ -190,7 +194,8 @@ def test_real_driver_with_a_vendor_primary_and_microsoft_nested_is_a_warning(
     r = inspect(f, as_of=AS_OF)
     assert r.file is not None and not r.file.signatures[0].trusted
     assert any(s.trusted for s in r.file.signatures[1:])
-    assert r.outcome.outcome is Outcome.WARNING
+    assert r.outcome.outcome is Outcome.PROBLEM
+    assert "the primary signature #0 does not verify" in r.outcome.reasons[0]
 
 
 def test_real_certificates_are_not_damaged_signatures(corpus: Path) -> None:

@@ -93,7 +93,8 @@ class FileReport:
 
     @property
     def partly_trusted(self) -> bool:
-        """Some signatures chain to a trusted root and others do not."""
+        """Some signatures chain to a trusted root and others do not (the primary one may
+        be either: see :func:`primary_signature`)."""
         return any(s.trusted for s in self.signatures) and not self.trusted
 
     @property
@@ -210,7 +211,7 @@ def _check(
     _set_file_hashes(report, whole)
     if view.catalog_algorithms:
         report.authenticode_digests = {a: d.hex() for a, d in digests.items()}
-    report.signatures = _verify_all(parsed, digests, trust, as_of)
+    report.signatures = _verify_all(parsed, digests, trust, as_of, view.plan is not None)
     _vouched_by_another(report.signatures)
 
 
@@ -221,16 +222,21 @@ _CHAIN_CODES = frozenset(
 
 
 def _vouched_by_another(signatures: list[AuthenticodeSignature]) -> None:
-    """Where one signature of the file is trusted, another that is whole (its digest
-    matches, its signature value verifies) but chains to no trusted root does not make the
-    file untrusted: anyone can add a nested signature (an unsigned attribute), and a signer
-    this trust store does not know may sign beside Microsoft (a driver's vendor). Its chain
-    findings become warnings that say so. A digest or signature value that fails stays an
+    """Where the file's primary signature is trusted, another signature that is whole (its
+    digest matches, its signature value verifies) but chains to no trusted root does not
+    make the file untrusted: anyone can add a nested signature (an unsigned attribute).
+    Its chain findings become warnings that say so. An untrusted primary stays an error
+    whatever else is trusted: Windows checks the primary signature (and a host without
+    SHA-2 support reads nothing else). A digest or signature value that fails stays an
     error: that is what an altered file looks like (a SHA-1 collision shows as a SHA-256
     signature that no longer matches)."""
-    good = [s for s in signatures if s.trusted]
-    if not good:
+    primary = primary_signature(signatures)
+    if primary is None or not primary.trusted:
         return
+    why = (
+        f"the primary signature #{primary.index} is trusted and vouches for the same bytes; "
+        "an added signature is an unsigned attribute anyone can add"
+    )
     for s in signatures:
         whole = (
             s.digest_valid is not False
@@ -240,16 +246,6 @@ def _vouched_by_another(signatures: list[AuthenticodeSignature]) -> None:
         )
         if s.trusted or not whole:
             continue
-        if s.nested:
-            why = (
-                f"signature #{good[0].index} of this file is trusted and vouches for the same "
-                "bytes; a nested signature is an unsigned attribute anyone can add"
-            )
-        else:
-            why = (
-                f"signature #{good[0].index} of this file is trusted and vouches for the same "
-                "bytes, but a host that checks only the primary signature will not trust it"
-            )
         s.findings = [
             replace(f, severity=Severity.WARNING, message=f"{f.message} ({why})")
             if f.code in _CHAIN_CODES and f.severity is Severity.ERROR
@@ -258,11 +254,18 @@ def _vouched_by_another(signatures: list[AuthenticodeSignature]) -> None:
         ]
 
 
+def primary_signature(signatures: list[AuthenticodeSignature]) -> AuthenticodeSignature | None:
+    """The file's primary signature: the first signer of its outermost SignedData (the one
+    Windows checks); None when unsigned."""
+    return next((s for s in signatures if not s.nested and s.parent is None), None)
+
+
 def _verify_all(
     parsed: list[ParsedSignature],
     digests: dict[str, bytes],
     trust: TrustStore,
     as_of: _dt.datetime,
+    embedded: bool = False,
 ) -> list[AuthenticodeSignature]:
     """Verify each signature; ``digests`` holds the file digests computed (none for a
     detached signature or a catalog). Malformed input that only shows during verification
@@ -276,7 +279,7 @@ def _verify_all(
 
     for p in parsed:
         try:
-            out.append(verify(p, computed, trust, as_of))
+            out.append(verify(p, computed, trust, as_of, embedded=embedded))
         except (DerError, *ASN1_ERRORS) as exc:
             out.append(failed_signature(p, f"the signature cannot be verified: {first_line(exc)}"))
     return out

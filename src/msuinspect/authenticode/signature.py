@@ -22,7 +22,12 @@ from msuinspect.authenticode.algorithms import Strength, canonical, strength, we
 from msuinspect.authenticode.certs import CertInfo, describe
 from msuinspect.authenticode.explain import trust_reason
 from msuinspect.authenticode.identity import SignerClass, classify
-from msuinspect.authenticode.signer import SignerCheck, check_signer, signed_attribute
+from msuinspect.authenticode.signer import (
+    NO_MESSAGE_DIGEST,
+    SignerCheck,
+    check_signer,
+    signed_attribute,
+)
 from msuinspect.authenticode.timestamps import (
     TimestampResult,
     legacy_countersignature,
@@ -245,14 +250,27 @@ def capped_finding(collected: Collected) -> Finding | None:
     )
 
 
+#: content types named in messages
+_CONTENT_NAMES = {
+    oids.MS_CTL: "a certificate trust list (a catalog)",
+    oids.PKCS7_DATA: "data",
+    oids.TST_INFO: "a timestamp token",
+}
+
+
 def verify(
     parsed: ParsedSignature,
     computed: Callable[[str], bytes | None],
     trust: TrustStore,
     as_of: _dt.datetime,
+    *,
+    embedded: bool = False,
 ) -> AuthenticodeSignature:
     """Verify one collected signature. ``computed(algorithm)`` returns the digest of the
-    signed bytes in that algorithm (None when the format has no file digest)."""
+    signed bytes in that algorithm (None when the format has no file digest).
+    ``embedded``: the signature is embedded in a file it must sign (a PE, a cabinet), so
+    its content must be an SpcIndirectDataContent carrying the file's digest; any other
+    content (a catalog's CTL, data) signs something else, whatever its signer."""
     view = parsed.view
     si = parsed.signer_info
     notes = _signature_findings(parsed)
@@ -260,7 +278,22 @@ def verify(
     check = check_signer(si, view.content_body, view.certificates, view.content_type)
     file_alg = parsed.file_digest_algorithm
     signed = parsed.signed_digest
-    comp, digest_valid = _file_digest(parsed, computed, check, notes)
+    comp: bytes | None
+    digest_valid: bool | None
+    if embedded and (file_alg is None or signed is None):
+        comp, digest_valid = None, False
+        notes.add(
+            "digest-mismatch",
+            Severity.ERROR,
+            f"the signature carries no digest of this file (its content is "
+            f"{_CONTENT_NAMES.get(view.content_type, view.content_type)}, not "
+            "SpcIndirectDataContent): it signs something else, not this file",
+            content_type=view.content_type,
+        )
+    else:
+        comp, digest_valid = _file_digest(parsed, computed, check, notes)
+    if file_alg is not None and signed is not None and digest_valid is None:
+        digest_valid = False  # a digest that cannot be computed does not vouch for the file
     _note_signer_check(check, file_alg, notes)
     stamps = _timestamps(parsed, trust, notes)
     good = [t for t in stamps if t.valid and t.time is not None]
@@ -437,7 +470,9 @@ def _note_signer_check(check: SignerCheck, file_alg: str | None, notes: FindingS
         notes.add(
             "signature-invalid",
             Severity.ERROR,
-            "the messageDigest attribute does not match the SpcIndirectDataContent",
+            NO_MESSAGE_DIGEST
+            if check.error == NO_MESSAGE_DIGEST
+            else "the messageDigest attribute does not match the SpcIndirectDataContent",
         )
     if check.signature_valid is False:
         notes.add(
@@ -499,6 +534,14 @@ def _timestamps(
                 Severity.WARNING,
                 f"the timestamp chain uses {', '.join(t.chain.weak_hashes).upper()}",
                 algorithms=list(t.chain.weak_hashes),
+            )
+        if t.valid and strength(t.digest_algorithm) is Strength.WEAK:
+            # a valid timestamp is what lets an expired signer count: say what it rests on
+            notes.add(
+                "weak-digest",
+                Severity.WARNING,
+                f"the {t.kind} timestamp uses {t.digest_algorithm.upper()}",
+                algorithms=[t.digest_algorithm],
             )
     return stamps
 

@@ -57,6 +57,13 @@ def _same_name(a: x509.Name, b: x509.Name) -> bool:
     return bool(a.dump() == b.dump() or a == b)
 
 
+#: why a SignerInfo with signed attributes but no messageDigest binds no content
+NO_MESSAGE_DIGEST = (
+    "the signed attributes carry no messageDigest attribute: nothing binds the content "
+    "(RFC 5652 requires it)"
+)
+
+
 def signed_attribute(si: cms.SignerInfo, oid: str) -> object | None:
     attrs = si["signed_attrs"]
     if not attrs:
@@ -129,7 +136,12 @@ def _check_signer(
     error: str | None = None
     try:
         expected = signed_attribute(si, PKCS9_MESSAGE_DIGEST)
-        if expected is not None:
+        if expected is None and si["signed_attrs"]:
+            # RFC 5652 5.3: with signed attributes, messageDigest is what binds the
+            # content; without it the signature holds for any content
+            md_valid = False
+            error = NO_MESSAGE_DIGEST
+        elif expected is not None:
             h = new_hash(digest_alg)
             h.update(content)
             md_valid = hmac.compare_digest(h.digest(), expected.native)  # type: ignore[attr-defined]
@@ -219,6 +231,7 @@ def verify_signature(
 
 
 __all__ = [
+    "NO_MESSAGE_DIGEST",
     "SignerCheck",
     "check_signer",
     "find_signer_certificate",

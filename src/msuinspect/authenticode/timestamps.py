@@ -38,6 +38,8 @@ class TimestampResult:
     certificate_problems: tuple[str, ...] = ()
     #: certificates of an RFC 3161 token past ``Limits.max_certificates``, not read
     certificates_skipped: int = 0
+    #: False when an RFC 3161 token's content is not a TSTInfo (then it is not valid)
+    content_ok: bool = True
 
     @property
     def valid(self) -> bool:
@@ -48,6 +50,7 @@ class TimestampResult:
             and self.chain is not None
             and self.chain.trusted
             and not self.certificate_problems
+            and self.content_ok
         )
 
 
@@ -185,4 +188,5 @@ def _rfc3161(
         error=error,
         certificate_problems=problems,
         certificates_skipped=view.certificates_skipped,
+        content_ok=view.content_type == TST_INFO,
     )

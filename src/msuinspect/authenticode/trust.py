@@ -460,11 +460,16 @@ class TrustStore:
         assert facts.path is not None and facts.anchor is not None
         tolerance = _dt.timedelta(seconds=1)
         n = len(facts.path)
-        for index, cert in enumerate(facts.path, start=1):
+        # the anchor too: a root's end date is excused only for a signature made while it
+        # was valid, that is one validated at its timestamp's time (domain.md 8.1)
+        for index, cert in enumerate((facts.anchor, *facts.path)):
             validity = cert["tbs_certificate"]["validity"]
-            who = (
-                "the end-entity certificate" if index == n else f"intermediate certificate {index}"
-            )
+            if index == 0:
+                who = "the trust anchor"
+            elif index == n:
+                who = "the end-entity certificate"
+            else:
+                who = f"intermediate certificate {index}"
             not_before = validity["not_before"].native
             not_after = validity["not_after"].native
             if moment + tolerance < not_before:
@@ -547,7 +552,21 @@ class TrustStore:
             path = _run(validator.async_validate_path)
         except (ValidationError, *ASN1_ERRORS) as exc:
             return self._failed(leaf, others, moment, exc)
-        certs = [describe(c) for c in reversed(list(path))]  # leaf first
+        chain = list(path)  # anchor first
+        anchor = chain[0]["tbs_certificate"]["validity"] if chain else None
+        tolerance = _dt.timedelta(seconds=1)
+        if anchor is not None and moment - tolerance > anchor["not_after"].native:
+            when = anchor["not_after"].native.strftime("%Y-%m-%d %H:%M:%SZ")
+            msg = f"The path could not be validated because the trust anchor expired {when}"
+            return self._partial(leaf, others, moment, "expired", msg, True)
+        if anchor is not None and moment + tolerance < anchor["not_before"].native:
+            when = anchor["not_before"].native.strftime("%Y-%m-%d %H:%M:%SZ")
+            msg = (
+                "The path could not be validated because the trust anchor is not valid "
+                f"until {when}"
+            )
+            return self._partial(leaf, others, moment, "not-yet-valid", msg, True)
+        certs = [describe(c) for c in reversed(chain)]  # leaf first
         return self._usage(certs, moment, purpose)
 
     def _partial(

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from msuinspect.authenticode.formats import SIGNABLE_KINDS
-from msuinspect.authenticode.inspect import FileKind, FileReport
+from msuinspect.authenticode.inspect import FileKind, FileReport, primary_signature
 from msuinspect.errors import MsuInspectError
 from msuinspect.findings import Finding, Severity
 from msuinspect.package.analyse import PackageReport
@@ -155,6 +155,12 @@ def outcome_of(file: FileReport, package: PackageReport | None = None) -> FileOu
         reasons.append(f"unsigned: the {file.kind.value} carries no Authenticode signature")
     elif file.signatures and not any(s.trusted for s in file.signatures):
         reasons.append("untrusted: no signature of the file verifies to a trusted root")
+    elif (primary := primary_signature(file.signatures)) is not None and not primary.trusted:
+        other = next(s.index for s in file.signatures if s.trusted)
+        reasons.append(
+            f"untrusted: the primary signature #{primary.index} does not verify to a trusted "
+            f"root (signature #{other} does, but Windows checks the primary one)"
+        )
     problems = [
         f
         for f in findings

@@ -294,7 +294,7 @@ RULES: dict[str, tuple[str, str, str]] = {
     "digest-mismatch": (
         'Authenticode findings (`layer: "authenticode"`)',
         "error",
-        "the digest of the signed bytes differs from the signed digest (the file was changed after signing)",
+        "the digest of the signed bytes differs from the signed digest (the file was changed after signing); or a signature embedded in a PE or cabinet carries no digest of the file at all (its content is not SpcIndirectDataContent, e.g. a catalog's SignedData pasted in: it signs something else)",
     ),
     "download-name-sha1-mismatch": (
         'Package findings (`layer: "package"` and `"catalog"`)',
@@ -534,7 +534,7 @@ RULES: dict[str, tuple[str, str, str]] = {
     "signature-invalid": (
         'Authenticode findings (`layer: "authenticode"`)',
         "error",
-        "the signer's signature, or its messageDigest attribute, does not verify, or cannot be checked (no certificate), or its signed contentType attribute names another type than the content's (RFC 5652: the content is not the one that was signed)",
+        "the signer's signature, or its messageDigest attribute, does not verify, or cannot be checked (no certificate), or its signed contentType attribute names another type than the content's, or its signed attributes carry no messageDigest (RFC 5652: then nothing binds the content)",
     ),
     "signature-trailing-data": (
         'Authenticode findings (`layer: "authenticode"`)',
@@ -659,7 +659,7 @@ RULES: dict[str, tuple[str, str, str]] = {
     "weak-digest": (
         'Authenticode findings (`layer: "authenticode"`)',
         "warning",
-        "MD5 or SHA-1 in the signature, its chain or its timestamp chain (reported, not rejected; evidence: `algorithms`). Only MD5 makes the file's outcome a `warning`: SHA-1 is the norm for Windows 6.0-era packages",
+        "MD5 or SHA-1 in the signature, its chain, its timestamp (an MD5 imprint or countersignature) or its timestamp chain (reported, not rejected; evidence: `algorithms`). Only MD5 makes the file's outcome a `warning`: SHA-1 is the norm for Windows 6.0-era packages",
     ),
     "xml-format": (
         "Error codes",

@@ -190,6 +190,7 @@ def inspect_cmd(
         failed(folder, InputError(f"cannot list folder: {exc.strerror}", path=folder))
 
     memo = ContentMemo()  # what depends only on bytes, shared by the files of this run
+
     def skipped(path: str, why: str) -> None:
         click.echo(f"msuinspect: note: {printable(path)}: skipped: {printable(why)}", err=True)
 

@@ -59,6 +59,7 @@ def plan(folder: str, host_spec: str, as_json: bool, trust_roots: tuple[str, ...
         unreadable.append((path, exc.strerror or str(exc)))
 
     internal = False
+
     def skipped(path: str, why: str) -> None:
         click.echo(f"msuinspect: note: {printable(path)}: skipped: {printable(why)}", err=True)
 

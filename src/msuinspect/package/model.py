@@ -32,11 +32,11 @@ if TYPE_CHECKING:  # the parsers (lxml and all) load with the walk, not with the
 
 
 class CoverageStatus(StrEnum):
-    COVERED = "covered"  #: a catalog of the cabinet lists this file's hash
-    #: a catalog whose signature verifies lists this file by name, with another hash: the
-    #: only direct evidence of an altered member
+    COVERED = "covered"  #: a valid catalog of the cabinet lists this file's hash
+    #: a valid catalog (signature verifies, trusted) lists this file by name, with another
+    #: hash: the only direct evidence of an altered member
     MISMATCH = "mismatch"
-    NOT_COVERED = "not-covered"  #: no catalog of the cabinet lists this file's hash
+    NOT_COVERED = "not-covered"  #: no valid catalog of the cabinet lists this file's hash
     #: the hash a catalog would list cannot be computed offline (a compressed manifest)
     NOT_ANALYSED = "not-analysed"
     UNREADABLE = "unreadable"  #: the member could not be decoded, so it was not hashed
@@ -50,7 +50,8 @@ class Coverage:
     member: int | None = None  #: index of the catalog member
     algorithm: str | None = None
     hash_kind: str | None = None  #: ``flat`` or ``pe`` (Authenticode)
-    catalog_valid: bool | None = None  #: the covering catalog's signature verifies
+    #: that catalog is valid: its signature verifies and chains to a trusted root
+    catalog_valid: bool | None = None
     detail: str | None = None
 
 

@@ -1,12 +1,16 @@
 """The package summary: what update this is, for which Windows, built when, signed how.
 
-Identity (KB, target Windows version, architecture) comes from content, never from the
-file name: the package manifests (``*.mum``: identity, ``identifier``, ``releaseType``,
-parents, components) and component manifests, which catalogs sign, and the catalogs'
-``OSAttr``; then, as hints the catalogs do not cover, the ``*-pkgProperties.txt`` (``Applies
-to``, ``KB Article Number``, ``Processor Architecture``, ``Build Date``) and the unattend XML.
-Every value records which source said it. When sources disagree, the summary says so with a
-finding rather than picking one silently.
+Identity (KB, package identity, target Windows version, architecture, release type,
+build date, support link, restart) comes from signed content, never from the file name: the
+package manifests (``*.mum``: identity, ``identifier``, ``releaseType``, parents,
+components) and component manifests that a valid catalog covers, and the catalogs'
+``OSAttr``. When a package has covered manifests, the others (altered, or added beside the
+catalog) never feed its identity: coverage already reports them. When none is covered, the
+manifests still answer, under a source that says so ("package manifest (not covered by a
+valid catalog)"). The ``*-pkgProperties.txt`` (``Applies to``, ``KB Article Number``,
+``Processor Architecture``, ``Build Date``, ``Support Link``) and the unattend XML are hints
+that no catalog covers: they only fill what the manifests lack, and where they contradict
+the manifests the summary says so with a finding. Every value records which source said it.
 
 The download name (``Windows6.0-KB4474419-x64.msu``) is only a claim: it is parsed into
 ``name_claim`` and checked against the content. A name that contradicts the content is an
@@ -16,8 +20,10 @@ no target, whatever its name says.
 
 from __future__ import annotations
 
+import datetime as _dt
 import re
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from msuinspect.authenticode.identity import SignerClass
 from msuinspect.findings import Finding, FindingSink, Severity
@@ -30,6 +36,7 @@ from msuinspect.package.properties import PackageProperties
 from msuinspect.package.unattend import Unattend
 
 LAYER = "package"
+_T = TypeVar("_T")
 
 #: NT version -> products (domain.md; Vista and Server 2008 share 6.0)
 PRODUCTS = {
@@ -69,8 +76,11 @@ KNOWN_EDITION_PARENTS = {
         "Windows Server 2008 R2 SP1 (server features)",
     ),
 }
+#: ``Windows6.0-KB…``, and the marketing forms ``Windows7-KB…``, ``Windows8-RT-KB…``,
+#: ``Windows8.1-KB…`` (:data:`_MARKETING` maps them to NT versions)
 _FILE_NAME = re.compile(
-    r"^windows(?P<ver>\d+\.\d+)-kb(?P<kb>\d+)(?:-v(?P<rev>\d+))?-(?P<arch>x64|x86|ia64|arm64|arm)",
+    r"^windows(?P<ver>\d+(?:\.\d+)?)(?:-rt)?-kb(?P<kb>\d+)(?:-v(?P<rev>\d+))?"
+    r"-(?P<arch>x64|x86|ia64|arm64|arm)",
     re.IGNORECASE,
 )
 #: the names an MSU gives its unattend and properties members (``Windows6.0-KB…-x64.xml``,
@@ -113,11 +123,14 @@ class PackageSummary:
     kb_sources: dict[str, list[str]] = field(default_factory=dict)  #: source -> KBs said
     #: what the file name claims (``kb``, ``version``, ``arch``); a claim, never evidence
     name_claim: dict[str, str] = field(default_factory=dict)
+    #: which source gave ``release_type``, ``restart``, ``description``, ``support_link``
+    #: and ``build_date`` (field name -> source)
+    release_sources: dict[str, str] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
 
 
 #: marketing versions used in file names and 'Applies to' -> NT versions
-_MARKETING = {"8": "6.2", "8.0": "6.2", "8.1": "6.3", "7": "6.1", "7.0": "6.1"}
+_MARKETING = {"8": "6.2", "8.0": "6.2", "8.1": "6.3", "7": "6.1", "7.0": "6.1", "10": "10.0"}
 
 
 def _nt(version: str) -> str:
@@ -157,8 +170,9 @@ def _vt(version: str) -> tuple[int, ...]:
     return tuple(out)
 
 
-#: top-level kinds that are update packages by their anatomy
-_PACKAGE_KINDS = (NodeKind.MSU, NodeKind.UPDATE_CAB, NodeKind.MSU_PSFX, NodeKind.MSU_WIM)
+#: top-level kinds that are update packages by their anatomy alone: generations this tool
+#: recognises but does not analyse (their manifests are not read)
+_UNANALYSED_PACKAGE_KINDS = (NodeKind.MSU_PSFX, NodeKind.MSU_WIM)
 
 
 def _add(sources: dict[str, list[str]], source: str, kb: str) -> None:
@@ -248,24 +262,56 @@ def _check_signers(s: PackageSummary, root: PackageNode, notes: FindingSink) -> 
         )
 
 
+#: the source suffix of identity read from manifests no valid catalog covers
+UNCOVERED = " (not covered by a valid catalog)"
+
+
+def _vouched(
+    pairs: list[tuple[PackageNode, _T]],
+) -> tuple[list[tuple[PackageNode, _T]], str]:
+    """The manifests identity may come from, and the suffix of their source: those a valid
+    catalog covers when there are any; else all of them, said to be uncovered."""
+    covered = [
+        (n, x)
+        for n, x in pairs
+        if n.coverage is not None and n.coverage.status is CoverageStatus.COVERED
+    ]
+    if covered or not pairs:
+        return covered, ""
+    return pairs, UNCOVERED
+
+
 @dataclass(slots=True)
 class _Parsed:
-    """The parsed content of a package tree by type, each with the node that holds it."""
+    """The parsed content of a package tree by type, each with the node that holds it.
+
+    ``mums`` and ``manifests`` are the ones identity comes from (see :func:`_vouched`);
+    ``mum_src`` and ``manifest_src`` the suffix their sources carry."""
 
     mums: list[tuple[PackageNode, PackageManifest]]
     props: list[tuple[PackageNode, PackageProperties]]
     unattends: list[tuple[PackageNode, Unattend]]
     catalogs: list[tuple[PackageNode, Catalog]]
     manifests: list[tuple[PackageNode, ComponentManifest]]
+    mum_src: str = ""
+    manifest_src: str = ""
 
     @classmethod
     def of(cls, nodes: list[PackageNode]) -> _Parsed:
+        mums, mum_src = _vouched(
+            [(n, n.parsed) for n in nodes if isinstance(n.parsed, PackageManifest)]
+        )
+        manifests, manifest_src = _vouched(
+            [(n, n.parsed) for n in nodes if isinstance(n.parsed, ComponentManifest)]
+        )
         return cls(
-            mums=[(n, n.parsed) for n in nodes if isinstance(n.parsed, PackageManifest)],
+            mums=mums,
             props=[(n, n.parsed) for n in nodes if isinstance(n.parsed, PackageProperties)],
             unattends=[(n, n.parsed) for n in nodes if isinstance(n.parsed, Unattend)],
             catalogs=[(n, n.parsed) for n in nodes if isinstance(n.parsed, Catalog)],
-            manifests=[(n, n.parsed) for n in nodes if isinstance(n.parsed, ComponentManifest)],
+            manifests=manifests,
+            mum_src=mum_src,
+            manifest_src=manifest_src,
         )
 
 
@@ -284,10 +330,11 @@ def summarise(root: PackageNode) -> PackageSummary:
     notes = FindingSink(LAYER, root.path, into=s.findings)
     nodes = list(root.walk())
     parsed = _Parsed.of(nodes)
-    _identities(s, root, parsed)
+    _identities(s, root, parsed, notes)
     main = _main_manifest(s, parsed)
     _target(s, parsed, notes)
     _architecture(s, main, parsed, notes)
+    _check_unattend(main, parsed, notes)
     _check_name(s, root, notes)
     _signing_and_coverage(s, nodes, parsed)
     if s.is_update_package:
@@ -296,23 +343,41 @@ def summarise(root: PackageNode) -> PackageSummary:
     return s
 
 
-def _identities(s: PackageSummary, root: PackageNode, parsed: _Parsed) -> None:
-    """KB numbers and identities: package manifests first, pkgProperties as a hint; what
-    the file name claims."""
+def _identities(s: PackageSummary, root: PackageNode, parsed: _Parsed, notes: FindingSink) -> None:
+    """KB numbers and identities: package manifests; pkgProperties as a hint, in the KB
+    numbers only when no manifest names one; what the file name claims.
+
+    An update package by content: a package manifest that parses, or a generation this tool
+    recognises but does not analyse (PSFX, WIM). A cabinet whose ``.mum`` members are not
+    package manifests is not one, whatever its member names say."""
     mums, props = parsed.mums, parsed.props
-    s.is_update_package = root.kind in _PACKAGE_KINDS or bool(mums)
+    s.is_update_package = root.kind in _UNANALYSED_PACKAGE_KINDS or bool(mums)
+    if not s.is_update_package and root.kind in (NodeKind.MSU, NodeKind.UPDATE_CAB):
+        s.generation = NodeKind.CABINET.value  # the anatomy, by names, without the content
+    manifest_source = "package manifest" + parsed.mum_src
     for _n, m in mums:
         ident = (m.package.identifier if m.package is not None else None) or ""
         found = _KB.findall(ident) or _KB.findall(m.identity.name)
         for k in found:
-            _add(s.kb_sources, "package manifest", k)
-        s.package_identities.append(m.identity.identity_string)
+            _add(s.kb_sources, manifest_source, k)
+        if m.identity.identity_string not in s.package_identities:
+            s.package_identities.append(m.identity.identity_string)
     for _n, p in props:
         if p.kb_article:
-            _add(s.kb_sources, "pkgProperties (hint)", p.kb_article)
-    kbs = [k for said in s.kb_sources.values() for k in said]
+            _add(s.kb_sources, HINT_KB, p.kb_article)
+    said = s.kb_sources.get(manifest_source, [])
+    hinted = s.kb_sources.get(HINT_KB, [])
     if s.is_update_package:
-        s.kb_numbers = sorted(set(kbs), key=kbs.index)
+        s.kb_numbers = list(said or hinted)
+    if said and any(k not in said for k in hinted):
+        notes.add(
+            "kb-disagreement",
+            Severity.WARNING,
+            f"the package manifests name KB{', KB'.join(said)}, but the pkgProperties hint "
+            f"says KB{', KB'.join(hinted)}: the summary shows the manifests' answer",
+            manifests=list(said),
+            pkgproperties=list(hinted),
+        )
     fm = _FILE_NAME.match(root.name)
     if fm:
         s.name_claim = {
@@ -322,33 +387,60 @@ def _identities(s: PackageSummary, root: PackageNode, parsed: _Parsed) -> None:
         }
 
 
+#: the source name of pkgProperties' KB
+HINT_KB = "pkgProperties (hint)"
+_ISO_DATE = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})")
+
+
+def iso_date(text: str | None) -> str | None:
+    """``YYYY-MM-DD`` of a manifest time stamp (``2019-04-09T12:00:00Z``), None if it is
+    no date."""
+    m = _ISO_DATE.match(text or "")
+    if m is None:
+        return None
+    try:
+        return _dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3))).isoformat()
+    except ValueError:
+        return None
+
+
 def _main_manifest(s: PackageSummary, parsed: _Parsed) -> PackageManifest | None:
-    """The main package manifest (update.mum, else the first), and what it and
-    pkgProperties say about the release."""
+    """The main package manifest (update.mum, else the first), and what it says about the
+    release; pkgProperties only fills what it lacks."""
     mums = parsed.mums
     main = next((m for n, m in mums if n.name.casefold() == "update.mum"), None)
     if main is None and mums:
         main = mums[0][1]
-    if main is not None and main.package is not None:
-        s.release_type = main.package.release_type
-        s.restart = main.package.restart
+    src = s.release_sources
     if main is not None:
-        s.description = main.description
-        s.support_link = main.support_information
-        if main.creation_time_stamp:
-            s.build_date = main.creation_time_stamp
+        said = "package manifest" + parsed.mum_src
+
+        def put(name: str, value: str | None) -> None:
+            if value:
+                setattr(s, name, value)
+                src[name] = said
+
+        if main.package is not None:
+            put("release_type", main.package.release_type)
+            put("restart", main.package.restart)
+        put("description", main.description)
+        put("support_link", main.support_information)
+        put("build_date", iso_date(main.creation_time_stamp))
     for _n, p in parsed.props:
-        s.support_link = p.support_link or s.support_link
-        if p.build_date is not None:
-            s.build_date = p.build_date.isoformat()
+        hint = "pkgProperties (hint)"
+        if not s.support_link and p.support_link:
+            s.support_link, src["support_link"] = p.support_link, hint
+        if not s.build_date and p.build_date is not None:
+            s.build_date, src["build_date"] = p.build_date.isoformat(), hint
         if not s.release_type and p.package_type:
-            s.release_type = p.package_type
+            s.release_type, src["release_type"] = p.package_type, hint
     return main
 
 
 def _target(s: PackageSummary, parsed: _Parsed, notes: FindingSink) -> None:
     """The target version, from every source but the name; the component versions."""
     src = s.target_sources
+    parent_src = "parent package" + parsed.mum_src
     for _n, m in parsed.mums:
         for parent in m.parents:
             for pid in parent.identities:
@@ -359,11 +451,11 @@ def _target(s: PackageSummary, parsed: _Parsed, notes: FindingSink) -> None:
                 if label not in s.parents:
                     s.parents.append(label)
                 if known is not None:
-                    src.setdefault("parent package", known[0])
+                    src.setdefault(parent_src, known[0])
                     if known[1] not in s.parent_meaning:
                         s.parent_meaning.append(known[1])
                 elif pid.version and (nt := _os_build_version(pid.version)):
-                    src.setdefault("parent package", nt)
+                    src.setdefault(parent_src, nt)
     for _n, c in parsed.catalogs:
         if c.os_attr:
             best = max(c.os_attr, key=lambda a: (a.major, a.minor))
@@ -373,32 +465,35 @@ def _target(s: PackageSummary, parsed: _Parsed, notes: FindingSink) -> None:
             said = applies_to_version(p.applies_to)
             if said:
                 src["pkgProperties Applies to (hint)"] = said
-    comp_versions: list[str] = []
+    # components by identity (name, architecture, version): the package manifests list
+    # them, the component manifests are them; a component named twice is one
+    components: dict[tuple[str, str, str], str] = {}
+    identities = [cid for _n, m in parsed.mums for cid in m.component_identities]
+    identities += [cm.identity for _n, cm in parsed.manifests if cm.identity is not None]
+    for cid in identities:
+        if cid.version and cid.version.count(".") == 3:
+            key = (cid.name.casefold(), (cid.processor_architecture or "").casefold(), cid.version)
+            components.setdefault(key, cid.version)
     for _n, m in parsed.mums:
-        for cid in m.component_identities:
-            if cid.version:
-                comp_versions.append(cid.version)
         if m.esu_gated:
             s.esu_gated = True
             s.esu_evidence.extend(m.esu_evidence)
-    for _n, cm in parsed.manifests:
-        if cm.identity is not None and cm.identity.version:
-            comp_versions.append(cm.identity.version)
-    comp_versions = [v for v in comp_versions if v.count(".") == 3]
+    comp_versions = list(components.values())
+    comp_src = "component versions" + (parsed.manifest_src or parsed.mum_src)
     if comp_versions:
-        s.component_count = len(set(comp_versions))
+        s.component_count = len(components)
         s.component_version_min = min(comp_versions, key=_vt)
         s.component_version_max = max(comp_versions, key=_vt)
         nt = ".".join(s.component_version_max.split(".")[:2])
         if nt in PRODUCTS:
-            src.setdefault("component versions", nt)
+            src.setdefault(comp_src, nt)
     versions = set(src.values())
     if versions and s.is_update_package:
         # signed content first; OSAttr lists every version the catalog is valid for, so it
         # only has to include the target
         primary = (
-            src.get("parent package")
-            or src.get("component versions")
+            src.get(parent_src)
+            or src.get(comp_src)
             or src.get("pkgProperties Applies to (hint)")
             or next(iter(src.values()))
         )
@@ -421,15 +516,16 @@ def _architecture(
 ) -> None:
     """The architecture: the package manifest, component manifests, then the hints."""
     arch_src = s.architecture_sources
+    main_src = "update.mum" + parsed.mum_src
     if main is not None and main.identity.processor_architecture:
-        arch_src["update.mum"] = main.identity.processor_architecture.lower()
+        arch_src[main_src] = main.identity.processor_architecture.lower()
     comp_arches = {
         cm.identity.processor_architecture.lower()
         for _n, cm in parsed.manifests
         if cm.identity is not None and cm.identity.processor_architecture
     } - {"neutral", "msil", "wow64", "*"}
     if len(comp_arches) == 1:
-        arch_src["component manifests"] = next(iter(comp_arches))
+        arch_src["component manifests" + parsed.manifest_src] = next(iter(comp_arches))
     for _n, p in parsed.props:
         if p.processor_architecture:
             arch_src["pkgProperties (hint)"] = _ARCH_NAMES.get(
@@ -441,13 +537,37 @@ def _architecture(
                 arch_src.setdefault("unattend (hint)", pkg.identity.processor_architecture.lower())
     arches = set(arch_src.values())
     if arches and s.is_update_package:
-        s.architecture = arch_src.get("update.mum") or next(iter(arch_src.values()))
+        s.architecture = arch_src.get(main_src) or next(iter(arch_src.values()))
         if len(arches) > 1:
             notes.add(
                 "architecture-disagreement",
                 Severity.WARNING,
                 "the package's sources disagree on the architecture: "
                 + ", ".join(f"{k} says {v}" for k, v in arch_src.items()),
+            )
+
+
+def _check_unattend(main: PackageManifest | None, parsed: _Parsed, notes: FindingSink) -> None:
+    """The unattend XML names the package to install (``Package_for_KBnnnn`` and its
+    version): a hint, compared with the main package manifest, ``update.mum`` (when that
+    one is not among the manifests identity comes from, coverage already says why)."""
+    main_node = next((n for n, m in parsed.mums if m is main), None)
+    if main is None or main_node is None or main_node.name.casefold() != "update.mum":
+        return
+    want = (main.identity.name.casefold(), main.identity.version or "")
+    for n, u in parsed.unattends:
+        for pkg in u.packages:
+            ident = pkg.identity
+            if (ident.name.casefold(), ident.version or "") == want:
+                continue
+            notes.add(
+                "unattend-identity-disagreement",
+                Severity.WARNING,
+                f"the unattend XML names package {ident.name} {ident.version}, but the "
+                f"package manifest is {main.identity.name} {main.identity.version}",
+                path=n.path,
+                unattend=ident.identity_string,
+                manifest=main.identity.identity_string,
             )
 
 

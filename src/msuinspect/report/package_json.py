@@ -208,6 +208,7 @@ def summary_dict(s: PackageSummary) -> dict[str, Any]:
         "is_update_package": s.is_update_package,
         "kb_sources": {k: list(v) for k, v in s.kb_sources.items()},
         "name_claim": dict(s.name_claim) or None,
+        "release_sources": dict(s.release_sources),
     }
 
 

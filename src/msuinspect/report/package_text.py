@@ -35,7 +35,7 @@ def render_summary(rep: PackageReport, emit: Emit) -> None:
         if s.carries_6003 is not None:
             extra = f"; 6003-level binaries: {'yes' if s.carries_6003 else 'no'}"
         emit(
-            f"    components: {s.component_count} version(s), {s.component_version_min} .. "
+            f"    {s.component_count} component(s), versions {s.component_version_min} .. "
             f"{s.component_version_max}{extra}"
         )
     if s.build_date:

@@ -164,6 +164,11 @@ def test_an_uncovered_manifest_beside_covered_ones_never_feeds_identity(tmp_path
     assert "name-content-conflict" not in {f.code for f in rep.all_findings()}
     (f,) = _findings(rep, "metadata-not-covered")
     assert f.path.endswith("UPDATE.MUM")
+    # the host verdict reads the same manifests: amd64, KB9999911
+    from msuinspect.verdict.facts import package_facts
+
+    facts = package_facts(rep)
+    assert facts.arch == "amd64" and facts.kb == "KB9999911"
 
 
 def test_identity_from_uncovered_manifests_says_so(tmp_path: Path) -> None:

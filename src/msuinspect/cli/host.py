@@ -38,6 +38,13 @@ _EXIT_HELP = (
     "written), or a file that cannot be read or written\n  2   usage error (a bad spec)\n"
     "  70  internal error (a bug)"
 )
+#: ``host show``: a spec or profile file that cannot be read is a usage error
+_SHOW_EXIT_HELP = (
+    "\b\nExit status:\n  0   done\n  2   usage error (a bad spec, or a profile file that "
+    "cannot be read)\n  70  internal error (a bug)"
+)
+#: ``host presets`` and ``host collector`` read nothing: only these can happen
+_PLAIN_EXIT_HELP = "\b\nExit status:\n  0   done\n  2   usage error\n  70  internal error (a bug)"
 
 
 @click.group("host", context_settings={"help_option_names": ["-h", "--help"]})
@@ -89,7 +96,7 @@ def import_cmd(files: tuple[str, ...], output: str | None, name: str | None, as_
             click.echo(f"profile written to {output}")
 
 
-@host.command("show", epilog=_EXIT_HELP)
+@host.command("show", epilog=_SHOW_EXIT_HELP)
 @click.argument("spec")
 @click.option("--json", "as_json", is_flag=True, help="print the profile as JSON")
 @click.option("--toml", "as_toml", is_flag=True, help="print the profile as TOML")
@@ -108,7 +115,7 @@ def show_cmd(spec: str, as_json: bool, as_toml: bool) -> None:
         click.echo(host_text.render_profile(profile), nl=False)
 
 
-@host.command("presets", epilog=_EXIT_HELP)
+@host.command("presets", epilog=_PLAIN_EXIT_HELP)
 def presets_cmd() -> None:
     """List the --host presets."""
     for name in PRESETS:
@@ -116,7 +123,7 @@ def presets_cmd() -> None:
         click.echo(f"{name:<22} {PRESET_DESCRIPTIONS[base]}")
 
 
-@host.command("collector", epilog=_EXIT_HELP)
+@host.command("collector", epilog=_PLAIN_EXIT_HELP)
 def collector_cmd() -> None:
     """Print the .cmd script that gathers host evidence on a 2008 SP2 host (ASCII, CRLF).
 

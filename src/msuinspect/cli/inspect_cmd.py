@@ -121,9 +121,9 @@ class _Status:
     "--host",
     "host_spec",
     metavar="SPEC",
-    help="also judge each file for this Windows 6.0 host: key=value list "
-    "(build=6002,arch=amd64,kb=KB4474419+KB4493730,roots=2010+2011,esu=y2), "
-    "preset:NAME (msuinspect host presets) or a .toml profile (docs/host.md)",
+    help="also judge each file for this Windows 6.0 host: a key=value list, e.g. "
+    "build=6002,arch=amd64,kb=KB4474419,esu=y2; "
+    "preset:NAME (msuinspect host presets); or a .toml profile (docs/host.md)",
 )
 @fail_on_option
 @all_limit_options

@@ -5,7 +5,8 @@ each statement with its evidence and source (docs/host-status.md). The ``host`` 
 (cli/host.py) registers it as ``host status``.
 
 Exit status: 0 the status was made; 1 the evidence could not be used (e.g. not a 6.0
-host), or a package file could not be read; 2 usage error; 70 internal error.
+host), or a package file could not be read completely (an ``error`` outcome); 2 usage
+error; 70 internal error.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from msuinspect import (
     HostProfile,
     InputError,
     MsuInspectError,
+    Outcome,
     PackageCandidate,
     PackageMatches,
     TrustStore,
@@ -95,8 +97,8 @@ def _candidates(
     for path in iter_inputs([folder], suffixes=PACKAGE_SUFFIXES, on_error=on_unlistable):
         report = inspect(path, trust=trust)
         out.append(candidate(path, report.package, report.outcome, profile, kb))
-        if report.package is None:
-            failed = True
+        if report.package is None or report.outcome.outcome is Outcome.ERROR:
+            failed = True  # not read completely (truncated, undecodable): as plan does
     return out, failed
 
 
@@ -104,7 +106,8 @@ def _candidates(
     "status",
     epilog="\b\nExit status:\n  0   the status was made\n"
     "  1   the evidence cannot be used (not a Windows 6.0 host, unreadable...), or a\n"
-    "      package in --packages could not be read\n  2   usage error\n"
+    "      package in --packages could not be read completely (an 'error' outcome:\n"
+    "      truncated, undecodable)\n  2   usage error\n"
     "  70  internal error (a bug)",
 )
 @click.argument("inputs", nargs=-1, required=True, metavar="EVIDENCE-or-PROFILE...")

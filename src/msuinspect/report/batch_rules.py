@@ -203,8 +203,8 @@ RULES: dict[str, tuple[str, str, str]] = {
     ),
     "catalog-ctl-version": (
         'Package findings (`layer: "package"` and `"catalog"`)',
-        "warning",
-        "catalog structure oddities",
+        "info",
+        "the CTL version is not v1 (0) (`evidence.version`)",
     ),
     "catalog-duplicate-attribute": (
         'Package findings (`layer: "package"` and `"catalog"`)',
@@ -228,8 +228,8 @@ RULES: dict[str, tuple[str, str, str]] = {
     ),
     "catalog-member-unparsed": (
         'Package findings (`layer: "package"` and `"catalog"`)',
-        "warning",
-        "catalog structure oddities",
+        "error/warning",
+        "error: the member list itself is malformed, and the members after that point are lost (`evidence.member`: how many were read); warning: one member cannot be read (it is skipped), has more than two fields (the extra ones are ignored), or has attributes that cannot be read or parsed (kept raw)",
     ),
     "catalog-not-catalog-list": (
         'Package findings (`layer: "package"` and `"catalog"`)',
@@ -278,8 +278,8 @@ RULES: dict[str, tuple[str, str, str]] = {
     ),
     "covered-by-invalid-catalog": (
         'Package findings (`layer: "package"` and `"catalog"`)',
-        "error/warning",
-        "a file is listed only in a catalog whose signature does not verify (error for metadata)",
+        "warning",
+        "a file (not a manifest: for those it is `metadata-not-covered`) is listed only in a catalog that is not valid: unsigned, its signature does not verify, or it chains to no trusted root (the message says which); its coverage is `not-covered`",
     ),
     "decode-error": (
         "Error codes",
@@ -309,7 +309,17 @@ RULES: dict[str, tuple[str, str, str]] = {
     "extract-name-collision": (
         'Cabinet layer findings (`layer: "cab"`)',
         "warning",
-        "output names were taken (members of one file with the same name, or a file or link where a folder goes); `~N` suffixes were used. One finding per extraction: `evidence.count` and the first example",
+        "output names were taken (members of one file with the same name, or a file or link where a folder goes); `~N` suffixes were used. One finding per extraction: `evidence.count` counts the names taken; the message names the first example",
+    ),
+    "host-evidence": (
+        "Error codes",
+        "EvidenceError",
+        "an evidence file given to `host import` / `host status` cannot be used: empty, not recognised, a collector file without any section, or (for `host status`) unreadable; nothing is imported (exit 1)",
+    ),
+    "host-spec": (
+        "Error codes",
+        "HostSpecError",
+        "a `--host` value, preset name or TOML host profile cannot be read (a usage error, exit 2)",
     ),
     "input-error": (
         "Error codes",
@@ -320,6 +330,11 @@ RULES: dict[str, tuple[str, str, str]] = {
         "Error codes",
         "(any other exception)",
         "a bug in msuinspect, reported for that file (exit status 70); the batch goes on",
+    ),
+    "kb-disagreement": (
+        'Package findings (`layer: "package"` and `"catalog"`)',
+        "warning",
+        "the pkgProperties `KB Article Number` (a hint) names a KB the package manifests do not; the summary's `kb_numbers` are the manifests' (evidence: `manifests`, `pkgproperties`)",
     ),
     "legacy-signature-format": (
         'Authenticode findings (`layer: "authenticode"`)',
@@ -344,7 +359,7 @@ RULES: dict[str, tuple[str, str, str]] = {
     "manifest-file-no-name": (
         'Package findings (`layer: "package"` and `"catalog"`)',
         "warning/info",
-        "component manifest oddities",
+        "component manifest oddities (`manifest-hash-attribute-differs` is info)",
     ),
     "manifest-format": (
         "Error codes",
@@ -354,37 +369,42 @@ RULES: dict[str, tuple[str, str, str]] = {
     "manifest-hash-attribute-differs": (
         'Package findings (`layer: "package"` and `"catalog"`)',
         "warning/info",
-        "component manifest oddities",
+        "component manifest oddities (`manifest-hash-attribute-differs` is info)",
     ),
     "manifest-hash-unreadable": (
         'Package findings (`layer: "package"` and `"catalog"`)',
         "warning/info",
-        "component manifest oddities",
+        "component manifest oddities (`manifest-hash-attribute-differs` is info)",
     ),
     "manifest-identity-incomplete": (
         'Package findings (`layer: "package"` and `"catalog"`)',
         "warning/info",
-        "component manifest oddities",
+        "component manifest oddities (`manifest-hash-attribute-differs` is info)",
     ),
     "manifest-namespace": (
         'Package findings (`layer: "package"` and `"catalog"`)',
         "warning/info",
-        "component manifest oddities",
+        "component manifest oddities (`manifest-hash-attribute-differs` is info)",
     ),
     "manifest-no-identity": (
         'Package findings (`layer: "package"` and `"catalog"`)',
-        "warning/info",
-        "component manifest oddities",
+        "error",
+        "a component manifest has no `<assemblyIdentity>`",
     ),
     "member-beyond-folder-data": (
         "Error codes",
         "FolderDataEnded",
         "a member ends past the data its folder holds",
     ),
+    "member-hash-mismatch": (
+        'Package findings (`layer: "package"` and `"catalog"`)',
+        "error",
+        "altered: a catalog whose signature verifies (and is trusted) lists this file (not a manifest) by name with another hash; evidence: `status`, `catalog`",
+    ),
     "metadata-not-covered": (
         'Package findings (`layer: "package"` and `"catalog"`)',
         "error",
-        'a `.mum` or `.manifest` is not listed (with its hash) in a catalog of its cabinet whose signature verifies: coverage `not-covered`, or `mismatch` when a valid catalog lists it by name with another hash (the only direct evidence of an altered file; nothing is paired "by elimination"). A DCM-compressed manifest is `not-analysed`, not this',
+        'a `.mum` or `.manifest` is not listed (with its hash) in a valid catalog of its cabinet (signature verifies and chains to a trusted root): coverage `not-covered` (also when the cabinet holds no catalog at all, or lists it only in a catalog that is not valid), or `mismatch` when a valid catalog lists it by name with another hash (the only direct evidence of an altered file; nothing is paired "by elimination"). A DCM-compressed manifest is `not-analysed`, not this. Such a manifest never feeds the identity of a package that has covered ones',
     ),
     "mum-esu-gated": (
         'Package findings (`layer: "package"` and `"catalog"`)',
@@ -413,8 +433,8 @@ RULES: dict[str, tuple[str, str, str]] = {
     ),
     "mum-no-package": (
         'Package findings (`layer: "package"` and `"catalog"`)',
-        "warning",
-        "package manifest oddities",
+        "error",
+        "a package manifest has no `<package>` element",
     ),
     "mum-parent-empty": (
         'Package findings (`layer: "package"` and `"catalog"`)',
@@ -531,6 +551,11 @@ RULES: dict[str, tuple[str, str, str]] = {
         "warning/info",
         "`*-pkgProperties.txt` oddities",
     ),
+    "servicing-data": (
+        "Error codes",
+        "ServicingDataError",
+        "the bundled servicing knowledge base (`data/servicing.toml`) is missing, not TOML, or breaks its schema: a broken installation",
+    ),
     "signature-invalid": (
         'Authenticode findings (`layer: "authenticode"`)',
         "error",
@@ -538,8 +563,8 @@ RULES: dict[str, tuple[str, str, str]] = {
     ),
     "signature-trailing-data": (
         'Authenticode findings (`layer: "authenticode"`)',
-        "error",
-        "bytes in the signature area after the DER that are not zero padding, or bytes after the signature at the end of the file (CVE-2013-3900 / CVE-2020-1464 class)",
+        "error/warning",
+        "error: bytes after a signature's DER (in a cabinet's signature area, a PE `WIN_CERTIFICATE` entry or a PKCS#7 file) that are not zero padding (a non-zero byte, or 8 or more bytes), or bytes after a cabinet's signature at the end of the file (CVE-2013-3900 / CVE-2020-1464 class); warning: non-zero bytes in a PE certificate table after its last `WIN_CERTIFICATE` entry",
     ),
     "signatures-capped": (
         'Authenticode findings (`layer: "authenticode"`)',
@@ -576,6 +601,11 @@ RULES: dict[str, tuple[str, str, str]] = {
         "",
         "a package manifest, component manifest or unattend file that is XML but not of its kind",
     ),
+    "unattend-identity-disagreement": (
+        'Package findings (`layer: "package"` and `"catalog"`)',
+        "warning",
+        "the unattend XML names a package (name and version) other than the main package manifest `update.mum` (evidence: `unattend`, `manifest`)",
+    ),
     "unattend-identity-incomplete": (
         'Package findings (`layer: "package"` and `"catalog"`)',
         "warning",
@@ -598,18 +628,18 @@ RULES: dict[str, tuple[str, str, str]] = {
     ),
     "unattend-package-no-identity": (
         'Package findings (`layer: "package"` and `"catalog"`)',
-        "warning",
-        "unattend file oddities",
+        "error",
+        "an unattend `<package>` has no `<assemblyIdentity>`; it is ignored",
     ),
     "unattend-source-ambiguous": (
         'Package findings (`layer: "package"` and `"catalog"`)',
         "warning",
-        "the source names no member, or several",
+        "the unattend source matches several members that differ only in case (evidence: `location`, `members`)",
     ),
     "unattend-source-missing": (
         'Package findings (`layer: "package"` and `"catalog"`)',
-        "warning",
-        "the source names no member, or several",
+        "error",
+        "the unattend source names a file that is not a member of the MSU (evidence: `location`, `member`)",
     ),
     "unattend-source-unsafe": (
         'Package findings (`layer: "package"` and `"catalog"`)',

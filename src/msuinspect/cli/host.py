@@ -35,7 +35,7 @@ def _fail(exc: MsuInspectError) -> None:
 
 _EXIT_HELP = (
     "\b\nExit status:\n  0   done\n  1   evidence that cannot be used (no profile is "
-    "written), or a file that cannot be read or written\n  2   usage error (a bad spec)\n"
+    "written), or a file that cannot be read or written\n  2   usage error\n"
     "  70  internal error (a bug)"
 )
 #: ``host show``: a spec or profile file that cannot be read is a usage error

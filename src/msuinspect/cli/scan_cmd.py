@@ -455,7 +455,8 @@ def _host_key(host: HostProfile | None) -> str:
     "host_spec",
     metavar="SPEC",
     help="also judge each file for this Windows 6.0 host: key=value list, preset:NAME or a "
-    ".toml profile (docs/host.md); adds a verdict column",
+    ".toml profile (docs/host.md); adds a verdict column to table and html reports and the "
+    "verdict to json/jsonl",
 )
 @click.option(
     "--dask",

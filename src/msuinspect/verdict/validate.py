@@ -233,7 +233,8 @@ def _evidence(layer: LayerFacts) -> str:
     for s in layer.signatures:
         kind = "nested" if s.nested else "primary"
         ts = f" ts {s.timestamp:%Y-%m-%d}" if s.timestamp else " no timestamp"
-        parts.append(f"#{s.index} {kind} {_algo(s.digest_algorithm)} -> {s.root_name}{ts}")
+        root = s.root_name or "no trusted root"
+        parts.append(f"#{s.index} {kind} {_algo(s.digest_algorithm)} -> {root}{ts}")
     cat = f" catalog v{layer.catalog_version}" if layer.catalog_version is not None else ""
     return f"{layer.path}{cat}: " + "; ".join(parts)
 

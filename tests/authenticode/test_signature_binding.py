@@ -186,3 +186,51 @@ def test_an_extendable_output_function_is_no_digest(name: str) -> None:
     """A signature naming SHAKE as its digest: a finding (ValueError), never a crash."""
     with pytest.raises(ValueError):
         new_hash(name)
+
+
+def test_a_timestamp_after_the_time_asked_for_is_said() -> None:
+    """A signature timestamped after --as-of did not exist then (second signature audit):
+    a warning, while its chain is still checked at the timestamp's time."""
+    src = FIXTURES / "cab/signed_sha256_rfc3161.cab"  # timestamped 2023-11-14
+    before = inspect(src, trust=TRUST, as_of=dt.datetime(2020, 1, 1, tzinfo=dt.UTC))
+    assert before.file is not None and before.file.signatures[0].trusted
+    codes = {f.code for f in before.file.signatures[0].findings}
+    assert "timestamp-after-as-of" in codes
+    assert before.outcome.outcome is Outcome.WARNING
+    after = inspect(src, trust=TRUST, as_of=AS_OF)
+    assert after.file is not None
+    assert "timestamp-after-as-of" not in {f.code for f in after.file.signatures[0].findings}
+
+
+def test_a_pe_whose_first_certificate_entry_is_not_pkcs7_has_no_signature() -> None:
+    """Windows reads only the first WIN_CERTIFICATE: a PKCS#7 signature behind an X.509
+    entry is not read (second signature audit)."""
+    signed = SIGNED_PE.read_bytes()
+    blob = _certificate_blob(signed)
+    start, _ = struct.unpack_from("<II", signed, _security_dir(signed))
+    pe = bytearray(signed[:start])
+    cert_der = cx509.load_pem_x509_certificate((PKI / "leaf_codesign.pem").read_bytes())
+    first = cert_der.public_bytes(serialization.Encoding.DER)
+    table = b""
+    for data, kind in ((first, 0x0001), (blob, 0x0002)):
+        entry = struct.pack("<IHH", 8 + len(data), 0x0200, kind) + data
+        table += entry + b"\0" * (-len(entry) % 8)
+    struct.pack_into("<II", pe, _security_dir(bytes(pe)), len(pe), len(table))
+    r = inspect(bytes(pe) + table, trust=TRUST, name="x509-first.exe")
+    assert r.file is not None and r.file.signatures == []
+    (hit,) = [f for f in r.file.findings if f.code == "pe-certificate-not-pkcs7"]
+    assert hit.evidence["cert_type"] == 1
+    assert r.outcome.outcome is Outcome.PROBLEM
+
+
+def test_a_detached_signature_is_not_called_altered(corpus: Path) -> None:
+    """A detached PKCS#7 signs a file that is not here: its digest cannot be checked, which
+    is not 'the signed bytes were changed' (second signature audit)."""
+    f = corpus / "other/signify_AppxSignature.p7x"
+    if not f.exists():
+        pytest.skip(f"{f} is not in this corpus")
+    r = inspect(f, as_of=AS_OF)
+    assert r.file is not None and r.file.signatures
+    sig = r.file.signatures[0]
+    assert sig.digest_valid is None
+    assert "changed after signing" not in (sig.trust_reason or "")

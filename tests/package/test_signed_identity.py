@@ -250,8 +250,65 @@ def test_a_catalog_that_chains_to_no_trusted_root_covers_nothing(tmp_path: Path)
     cov = _node(rep, "update.mum").coverage
     assert cov is not None and cov.status is CoverageStatus.NOT_COVERED
     assert cov.catalog_valid is False and cov.catalog is not None
-    assert cov.detail == "listed only in update.cat, whose signature chains to no trusted root"
+    assert cov.detail == (
+        "listed only in update.cat, whose primary signature chains to no trusted root"
+    )
     assert any(f.path.endswith("!/update.mum") for f in _findings(rep, "metadata-not-covered"))
+
+
+def _with_nested_signature(signed: bytes, other: bytes) -> bytes:
+    """``signed`` (a PKCS#7 SignedData) with ``other``'s whole SignedData attached to its
+    first signer as a nested signature (an unsigned attribute: no key needed)."""
+    from asn1crypto import cms
+
+    info = cms.ContentInfo.load(signed)
+    sd = info["content"]
+    si = sd["signer_infos"][0]
+    attr = cms.CMSAttribute(
+        {"type": "1.3.6.1.4.1.311.2.4.1", "values": [cms.ContentInfo.load(other)]}
+    )
+    new_si = cms.SignerInfo(
+        {
+            "version": si["version"].native,
+            "sid": si["sid"],
+            "digest_algorithm": si["digest_algorithm"],
+            "signed_attrs": si["signed_attrs"],
+            "signature_algorithm": si["signature_algorithm"],
+            "signature": si["signature"].native,
+            "unsigned_attrs": cms.CMSAttributes([attr]),
+        }
+    )
+    new_sd = cms.SignedData(
+        {
+            "version": sd["version"].native,
+            "digest_algorithms": sd["digest_algorithms"],
+            "encap_content_info": sd["encap_content_info"],
+            "certificates": sd["certificates"],
+            "signer_infos": cms.SignerInfos([new_si]),
+        }
+    )
+    return cms.ContentInfo({"content_type": "signed_data", "content": new_sd}).dump()
+
+
+def test_a_trusted_nested_signature_does_not_make_an_untrusted_catalog_valid(
+    tmp_path: Path,
+) -> None:
+    """Anyone can attach a genuine signature as a nested one (an unsigned attribute): a
+    catalog counts only when its primary signature is trusted (second signature audit)."""
+    outer, inner = _parts()
+    inner = _edit(inner, "update.mum", _kb("KB9999911", "KB7777777"))
+    forged = _catalog(inner, tmp_path, signer="selfsigned_untrusted")
+    genuine = _catalog(_parts()[1], tmp_path, signer="leaf_codesign")
+    nested = _with_nested_signature(forged, genuine)
+    inner = [(n, nested if n == "update.cat" else d) for n, d in inner]
+    rep = _report(_msu(tmp_path, outer, inner))
+    cat_node = _node(rep, "update.cat")
+    assert cat_node.signatures is not None
+    assert [s.trusted for s in cat_node.signatures.signatures] == [False, True]
+    cov = _node(rep, "update.mum").coverage
+    assert cov is not None and cov.status is CoverageStatus.NOT_COVERED
+    # identity from the forged manifest is said to be uncovered
+    assert "7777777" in rep.summary.kb_sources["package manifest" + UNCOVERED]
     # the payload: a warning whose message is true
     (w,) = _findings(rep, "covered-by-invalid-catalog")
     assert w.path.endswith(DLL) and "chains to no trusted root" in w.message

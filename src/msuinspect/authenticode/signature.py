@@ -250,6 +250,9 @@ def capped_finding(collected: Collected) -> Finding | None:
     )
 
 
+#: clock differences tolerated when comparing a timestamp with the validation time
+_TOLERANCE = _dt.timedelta(seconds=1)
+
 #: content types named in messages
 _CONTENT_NAMES = {
     oids.MS_CTL: "a certificate trust list (a catalog)",
@@ -292,11 +295,21 @@ def verify(
         )
     else:
         comp, digest_valid = _file_digest(parsed, computed, check, notes)
-    if file_alg is not None and signed is not None and digest_valid is None:
+    if embedded and digest_valid is None:
         digest_valid = False  # a digest that cannot be computed does not vouch for the file
     _note_signer_check(check, file_alg, notes)
     stamps = _timestamps(parsed, trust, notes)
     good = [t for t in stamps if t.valid and t.time is not None]
+    # a timestamp from after the moment asked for: the signature did not exist then
+    for t in good:
+        if t.time is not None and t.time > as_of + _TOLERANCE:
+            notes.add(
+                "timestamp-after-as-of",
+                Severity.WARNING,
+                f"the {t.kind} timestamp of {t.time:%Y-%m-%d %H:%M:%S}Z is later than the "
+                f"validation time asked for ({as_of:%Y-%m-%d %H:%M:%S}Z): the signature did "
+                "not exist then; its chain is checked at the timestamp's time",
+            )
 
     # the chain, at the timestamp time when there is a valid timestamp
     moment = good[0].time if good else as_of

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import cast
 
 from msuinspect.authenticode.algorithms import canonical
+from msuinspect.authenticode.inspect import primary_signature
 from msuinspect.findings import Finding, Severity
 from msuinspect.package.catalog import Catalog, CatalogMember, SipKind
 from msuinspect.package.kinds import NodeKind
@@ -43,15 +44,18 @@ def _norm(name: str) -> str:
 
 def _why_invalid(node: PackageNode) -> str | None:
     """Why a catalog does not count as covering (None: it counts): it must be signed, every
-    signature must verify (digest and signature value), and one must chain to a trusted
-    root (the others, whole, are vouched for by it, as for any signed file)."""
+    signature must verify (digest and signature value), and its primary signature must
+    chain to a trusted root. A trusted nested signature does not do: anyone can attach one
+    (an unsigned attribute), and a genuine catalog's signature attached to a forged list
+    signs the genuine list, not this one."""
     rep = node.signatures
     if rep is None or not rep.signatures:
         return "which is not signed"
     if not all(s.digest_valid is not False and s.signature_valid for s in rep.signatures):
         return "whose signature does not verify"
-    if not any(s.trusted for s in rep.signatures):
-        return "whose signature chains to no trusted root"
+    primary = primary_signature(rep.signatures)
+    if primary is None or not primary.trusted:
+        return "whose primary signature chains to no trusted root"
     return None
 
 

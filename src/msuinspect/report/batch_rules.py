@@ -481,6 +481,11 @@ RULES: dict[str, tuple[str, str, str]] = {
         "error",
         "a WIN_CERTIFICATE entry has an impossible length",
     ),
+    "pe-certificate-not-pkcs7": (
+        'Authenticode findings (`layer: "authenticode"`)',
+        "error",
+        "the first WIN_CERTIFICATE of the certificate table is not a PKCS#7 signature (`evidence.cert_type`): Windows reads only the first entry, so the file has no signature it can use; a PKCS#7 entry further on is not read",
+    ),
     "pe-certificate-table-outside-file": (
         'Authenticode findings (`layer: "authenticode"`)',
         "error",
@@ -585,6 +590,11 @@ RULES: dict[str, tuple[str, str, str]] = {
         "Error codes",
         "TimeBudgetError",
         "`scan`: the file was not done within `--timeout` seconds; its worker was stopped and the scan went on (docs/batch.md)",
+    ),
+    "timestamp-after-as-of": (
+        'Authenticode findings (`layer: "authenticode"`)',
+        "warning",
+        "a valid timestamp is later than the validation time asked for (`--as-of`): the signature did not exist at that time; its chain is still checked at the timestamp's time",
     ),
     "timestamp-invalid": (
         'Authenticode findings (`layer: "authenticode"`)',

@@ -69,7 +69,7 @@ if TYPE_CHECKING:
         candidate,
         match_packages,
     )
-    from msuinspect.userfile import read_user_file
+    from msuinspect.userfile import file_kind, read_user_file
     from msuinspect.verdict.facts import PackageFacts, package_facts
     from msuinspect.verdict.model import Verdict
     from msuinspect.verdict.plan import make_plan
@@ -146,6 +146,7 @@ _EXPORTS = {
     "outcome_of_error": ("msuinspect.package.outcome", "outcome_of_error"),
     "package_facts": ("msuinspect.verdict.facts", "package_facts"),
     "read_user_file": ("msuinspect.userfile", "read_user_file"),
+    "file_kind": ("msuinspect.userfile", "file_kind"),
     "scan_tree": ("msuinspect.cab.tree", "scan"),
     "trust_roots_key": ("msuinspect.scan.cache", "trust_roots_key"),
     "trust_store": ("msuinspect.api", "trust_store"),
@@ -208,6 +209,7 @@ __all__ = [
     "discover",
     "error_record",
     "extract",
+    "file_kind",
     "host_status",
     "import_evidence",
     "inspect",

@@ -32,6 +32,8 @@ def file_kind(mode: int) -> str:
         return "a block device"
     if stat.S_ISSOCK(mode):
         return "a socket"
+    if stat.S_ISLNK(mode):  # from lstat
+        return "a symbolic link"
     if stat.S_ISREG(mode):
         return "a regular file"
     return "not a regular file"

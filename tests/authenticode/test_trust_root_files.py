@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import stat
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from msuinspect.userfile import read_user_file
 
 from support.cli import invoke
 from support.corpus import FIXTURES
+from support.special_files import guarded_fifo, sparse_file
 
 ROOT = FIXTURES / "pki" / "root_ca.pem"
 CAB = FIXTURES / "cab" / "signed_sha256.cab"
@@ -26,27 +26,9 @@ CAB = FIXTURES / "cab" / "signed_sha256.cab"
 
 @pytest.fixture
 def fifo(tmp_path: Path) -> Iterator[Path]:
-    """A FIFO with a writer (a thread) that closes as soon as a reader opens it: code that
-    wrongly opens it to read sees an empty file and ends, so the test fails instead of
-    hanging. At the end a non-blocking reader releases the writer if nobody opened it."""
-    path = tmp_path / "root.fifo"
-    os.mkfifo(path)
-
-    def writer() -> None:
-        os.close(os.open(path, os.O_WRONLY))  # waits for a reader
-
-    thread = threading.Thread(target=writer, daemon=True)
-    thread.start()
-    yield path
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    thread.join()
-    os.close(fd)
-
-
-def _sparse(path: Path, size: int) -> Path:
-    with open(path, "wb") as f:
-        f.truncate(size)  # a hole: no data blocks written
-    return path
+    """A FIFO named root.fifo (see :func:`support.special_files.guarded_fifo`)."""
+    with guarded_fifo(tmp_path / "root.fifo") as path:
+        yield path
 
 
 def test_real_roots_still_load() -> None:
@@ -68,7 +50,7 @@ def test_folder_is_refused(tmp_path: Path) -> None:
 
 
 def test_file_over_16_mib_is_refused(tmp_path: Path) -> None:
-    big = _sparse(tmp_path / "big.pem", MAX_TRUST_ROOT_BYTES + 1)
+    big = sparse_file(tmp_path / "big.pem", MAX_TRUST_ROOT_BYTES + 1)
     with pytest.raises(
         InputError, match=r"trust root too large: 16777217 bytes \(at most 16 MiB\)"
     ):
@@ -91,7 +73,7 @@ def test_cli_reports_a_fifo_as_a_usage_error(command: str, fifo: Path) -> None:
 
 
 def test_cli_reports_a_huge_file_as_a_usage_error(tmp_path: Path) -> None:
-    big = _sparse(tmp_path / "big.pem", MAX_TRUST_ROOT_BYTES + 1)
+    big = sparse_file(tmp_path / "big.pem", MAX_TRUST_ROOT_BYTES + 1)
     r = invoke("inspect", "--trust-root", str(big), str(CAB))
     assert r.exit_code == 2
     assert "too large" in r.stderr and "at most 16 MiB" in r.stderr

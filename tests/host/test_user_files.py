@@ -22,6 +22,7 @@ from msuinspect.host.tomlio import write_toml
 
 from support.cli import invoke
 from support.corpus import FIXTURES
+from support.special_files import guarded_fifo, sparse_file
 
 EVIDENCE = FIXTURES / "host" / "systeminfo-en-6002-rtm.txt"
 CAB = FIXTURES / "cab" / "signed_sha256.cab"
@@ -29,27 +30,9 @@ CAB = FIXTURES / "cab" / "signed_sha256.cab"
 
 @pytest.fixture
 def fifo(tmp_path: Path) -> Iterator[Path]:
-    """A FIFO named like a profile, with a writer (a thread) that closes as soon as a reader
-    opens it: code that wrongly opens it to read sees an empty file and ends, so the test
-    fails instead of hanging. At the end a non-blocking reader releases the writer."""
-    path = tmp_path / "host.toml"
-    os.mkfifo(path)
-
-    def writer() -> None:
-        os.close(os.open(path, os.O_WRONLY))  # waits for a reader
-
-    thread = threading.Thread(target=writer, daemon=True)
-    thread.start()
-    yield path
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    thread.join()
-    os.close(fd)
-
-
-def _sparse(path: Path, size: int) -> Path:
-    with open(path, "wb") as f:
-        f.truncate(size)  # a hole: no data blocks written
-    return path
+    """A FIFO named host.toml (see :func:`support.special_files.guarded_fifo`)."""
+    with guarded_fifo(tmp_path / "host.toml") as path:
+        yield path
 
 
 def test_the_cli_evidence_cap_is_the_host_layers() -> None:
@@ -75,7 +58,7 @@ def test_profile_fifo_is_refused(fifo: Path) -> None:
 
 
 def test_profile_over_the_cap_is_refused(tmp_path: Path) -> None:
-    big = _sparse(tmp_path / "big.toml", MAX_PROFILE_BYTES + 1)
+    big = sparse_file(tmp_path / "big.toml", MAX_PROFILE_BYTES + 1)
     with pytest.raises(
         HostSpecError, match=r"host profile too large: 16777217 bytes \(at most 16 MiB\)"
     ):
@@ -115,7 +98,7 @@ def test_evidence_reader(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="folder, not a regular file") as info:
         read_evidence_file(str(tmp_path))
     assert info.value.path == str(tmp_path)
-    big = _sparse(tmp_path / "big.txt", MAX_EVIDENCE_BYTES + 1)
+    big = sparse_file(tmp_path / "big.txt", MAX_EVIDENCE_BYTES + 1)
     with pytest.raises(InputError, match=r"67108865 bytes \(at most 64 MiB\)"):
         read_evidence_file(str(big))
 
@@ -127,7 +110,7 @@ def test_import_reports_every_unreadable_file_and_writes_no_profile(
     (the folder no longer stops the command as a usage error), then no profile, exit 1."""
     folder = tmp_path / "folder"
     folder.mkdir()
-    big = _sparse(tmp_path / "big.txt", MAX_EVIDENCE_BYTES + 1)
+    big = sparse_file(tmp_path / "big.txt", MAX_EVIDENCE_BYTES + 1)
     out = tmp_path / "out.toml"
     files = [str(EVIDENCE), str(folder), str(fifo), str(big), str(tmp_path / "missing.txt")]
     r = invoke("host", "import", "-o", str(out), *files)
@@ -173,7 +156,7 @@ def test_status_refuses_an_evidence_fifo(tmp_path: Path) -> None:
 
 
 def test_status_refuses_huge_evidence(tmp_path: Path) -> None:
-    big = _sparse(tmp_path / "big.txt", MAX_EVIDENCE_BYTES + 1)
+    big = sparse_file(tmp_path / "big.txt", MAX_EVIDENCE_BYTES + 1)
     r = invoke("host", "status", str(big))
     assert r.exit_code == 1
     assert "(at most 64 MiB) [host-evidence]" in r.stderr

@@ -32,6 +32,7 @@ from msuinspect.source import BytesSource, FileSource
 
 from support.cabs import stored_cab
 from support.corpus import FIXTURES
+from support.der import with_nested
 from support.tools import run_tool
 
 PKI = FIXTURES / "pki"
@@ -256,40 +257,6 @@ def test_a_catalog_that_chains_to_no_trusted_root_covers_nothing(tmp_path: Path)
     assert any(f.path.endswith("!/update.mum") for f in _findings(rep, "metadata-not-covered"))
 
 
-def _with_nested_signature(signed: bytes, other: bytes) -> bytes:
-    """``signed`` (a PKCS#7 SignedData) with ``other``'s whole SignedData attached to its
-    first signer as a nested signature (an unsigned attribute: no key needed)."""
-    from asn1crypto import cms
-
-    info = cms.ContentInfo.load(signed)
-    sd = info["content"]
-    si = sd["signer_infos"][0]
-    attr = cms.CMSAttribute(
-        {"type": "1.3.6.1.4.1.311.2.4.1", "values": [cms.ContentInfo.load(other)]}
-    )
-    new_si = cms.SignerInfo(
-        {
-            "version": si["version"].native,
-            "sid": si["sid"],
-            "digest_algorithm": si["digest_algorithm"],
-            "signed_attrs": si["signed_attrs"],
-            "signature_algorithm": si["signature_algorithm"],
-            "signature": si["signature"].native,
-            "unsigned_attrs": cms.CMSAttributes([attr]),
-        }
-    )
-    new_sd = cms.SignedData(
-        {
-            "version": sd["version"].native,
-            "digest_algorithms": sd["digest_algorithms"],
-            "encap_content_info": sd["encap_content_info"],
-            "certificates": sd["certificates"],
-            "signer_infos": cms.SignerInfos([new_si]),
-        }
-    )
-    return cms.ContentInfo({"content_type": "signed_data", "content": new_sd}).dump()
-
-
 def test_a_trusted_nested_signature_does_not_make_an_untrusted_catalog_valid(
     tmp_path: Path,
 ) -> None:
@@ -299,7 +266,7 @@ def test_a_trusted_nested_signature_does_not_make_an_untrusted_catalog_valid(
     inner = _edit(inner, "update.mum", _kb("KB9999911", "KB7777777"))
     forged = _catalog(inner, tmp_path, signer="selfsigned_untrusted")
     genuine = _catalog(_parts()[1], tmp_path, signer="leaf_codesign")
-    nested = _with_nested_signature(forged, genuine)
+    nested = with_nested(forged, [genuine])  # no key needed: an unsigned attribute
     inner = [(n, nested if n == "update.cat" else d) for n, d in inner]
     rep = _report(_msu(tmp_path, outer, inner))
     cat_node = _node(rep, "update.cat")

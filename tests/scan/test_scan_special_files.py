@@ -10,7 +10,6 @@ import os
 import shutil
 import socket
 import stat
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,29 +18,18 @@ import pytest
 from msuinspect.scan.discover import Note, NoteKind, discover
 
 from conftest import FIXTURES
+from support.special_files import guarded_fifo
 
 CAB = FIXTURES / "cab" / "signed_sha1.cab"
 
 
 @pytest.fixture
 def fifo(tmp_path: Path) -> Iterator[Path]:
-    """A FIFO in its own folder, with a writer (a thread) that closes as soon as a reader
-    opens it: code that wrongly opens it to read sees an empty file and ends, so the test
-    fails instead of hanging. At the end a non-blocking reader releases the writer."""
+    """A FIFO in its own folder (see :func:`support.special_files.guarded_fifo`)."""
     folder = tmp_path / "with-fifo"
     folder.mkdir()
-    path = folder / "pipe.cab"
-    os.mkfifo(path)
-
-    def writer() -> None:
-        os.close(os.open(path, os.O_WRONLY))  # waits for a reader
-
-    thread = threading.Thread(target=writer, daemon=True)
-    thread.start()
-    yield path
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    thread.join()
-    os.close(fd)
+    with guarded_fifo(folder / "pipe.cab") as path:
+        yield path
 
 
 @pytest.fixture

@@ -46,6 +46,7 @@ from msuinspect import (
     default_cache_path,
     discover,
     error_record,
+    file_kind,
     load_knowledge_base,
     trust_roots_key,
     write_toml,
@@ -166,22 +167,6 @@ class _OutputError(Exception):
     """The report cannot be written where it was asked for (one line, exit status 1)."""
 
 
-def _kind(mode: int) -> str:
-    if stat.S_ISDIR(mode):
-        return "a folder"
-    if stat.S_ISLNK(mode):
-        return "a symbolic link"
-    if stat.S_ISCHR(mode):
-        return "a character device"
-    if stat.S_ISBLK(mode):
-        return "a block device"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "not a regular file"
-
-
 def _why(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
@@ -257,9 +242,9 @@ class _Output:
             self.path = None  # the file standard output goes to: written as stdout
             return
         if not (stat.S_ISCHR(st.st_mode) or stat.S_ISFIFO(st.st_mode)):
-            what = _kind(lst.st_mode)
+            what = file_kind(lst.st_mode)
             if stat.S_ISLNK(lst.st_mode):
-                what += f" to {_kind(st.st_mode) if not stat.S_ISREG(st.st_mode) else 'a file'}"
+                what += f" to {file_kind(st.st_mode) if not stat.S_ISREG(st.st_mode) else 'a file'}"
             raise self._refuse(path, what)
         try:  # a FIFO: waits for a reader, as a shell's redirection does
             fd = os.open(path, os.O_WRONLY | _O_NOCTTY | _O_CLOEXEC)
@@ -268,7 +253,7 @@ class _Output:
         opened = os.fstat(fd)
         if not (stat.S_ISCHR(opened.st_mode) or stat.S_ISFIFO(opened.st_mode)):
             os.close(fd)  # replaced meanwhile
-            raise self._refuse(path, _kind(opened.st_mode))
+            raise self._refuse(path, file_kind(opened.st_mode))
         self._file = os.fdopen(fd, "wb")
 
     def _open_streaming(self, path: str) -> None:
@@ -281,7 +266,7 @@ class _Output:
         try:
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode):  # replaced meanwhile
-                raise self._refuse(path, _kind(st.st_mode))
+                raise self._refuse(path, file_kind(st.st_mode))
             if _O_NONBLOCK:
                 os.set_blocking(fd, True)
             os.ftruncate(fd, 0)
@@ -357,7 +342,7 @@ class _Output:
             except FileNotFoundError:
                 st = None
             if st is not None and not stat.S_ISREG(st.st_mode):
-                raise self._refuse(self.path, _kind(st.st_mode))
+                raise self._refuse(self.path, file_kind(st.st_mode))
             os.replace(self._temp, self.path)
             self._temp = None
         except OSError as exc:

@@ -48,6 +48,7 @@ from msuinspect import __version__
 from msuinspect.authenticode.trust import load_certificates
 from msuinspect.scan.discover import Candidate
 from msuinspect.scan.records import Record, moved
+from msuinspect.userfile import file_kind
 
 APPLICATION = "msuinspect-scan-cache"
 SCHEMA_VERSION = "1"
@@ -119,25 +120,9 @@ def _check_path(path: str) -> None:
         raise CacheError(f"cache {path} cannot be used: {exc.strerror or exc}") from None
     if not stat.S_ISREG(st.st_mode):
         raise CachePathError(
-            f"cache {path} is not a regular file ({_kind(st.st_mode)}); not using it "
+            f"cache {path} is not a regular file ({file_kind(st.st_mode)}); not using it "
             "(choose another --cache PATH)"
         )
-
-
-def _kind(mode: int) -> str:
-    if stat.S_ISDIR(mode):
-        return "a folder"
-    if stat.S_ISCHR(mode):
-        return "a character device"
-    if stat.S_ISBLK(mode):
-        return "a block device"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    if stat.S_ISLNK(mode):
-        return "a symbolic link"
-    return "not a regular file"
 
 
 def _is_regular(path: str) -> bool:

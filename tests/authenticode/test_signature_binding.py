@@ -234,3 +234,18 @@ def test_a_detached_signature_is_not_called_altered(corpus: Path) -> None:
     sig = r.file.signatures[0]
     assert sig.digest_valid is None
     assert "changed after signing" not in (sig.trust_reason or "")
+
+
+def test_a_timestamp_authority_must_name_time_stamping() -> None:
+    """A certificate without extended key usage may sign code, but not timestamps: else any
+    signer could stamp its own signature with a time of its choice (RFC 3161 2.3)."""
+    from msuinspect.authenticode.certs import describe
+    from msuinspect.authenticode.trust import TrustStore, load_certificates
+
+    (root,) = load_certificates(PKI / "root_ca.pem")
+    info = describe(root)
+    assert not info.eku
+    assert TrustStore._usage([info], AS_OF, "code_signing").trusted
+    stamp = TrustStore._usage([info], AS_OF, "time_stamping")
+    assert not stamp.trusted and stamp.error_kind == "no-usage"
+    assert "extended key usage: none" in (stamp.error or "")

@@ -492,7 +492,12 @@ class TrustStore:
         anchor = certs[-1] if certs else None
         wanted = CODE_SIGNING_EKUS if purpose == "code_signing" else TIME_STAMPING_EKUS
         leaf_info = certs[0]
-        if leaf_info.eku and not (set(leaf_info.eku) & wanted):
+        # a code-signing certificate without EKU may sign code; a timestamp authority's
+        # must name time stamping (RFC 3161 2.3, applied to Authenticode timestamps too):
+        # otherwise any signer could stamp its own signature with a time of its choice
+        bare_tsa = purpose == "time_stamping" and not leaf_info.eku
+        if bare_tsa or (leaf_info.eku and not (set(leaf_info.eku) & wanted)):
+            usage = ", ".join(leaf_info.eku) if leaf_info.eku else "none"
             return ChainResult(
                 False,
                 tuple(certs),
@@ -500,7 +505,7 @@ class TrustStore:
                 moment,
                 "no-usage",
                 f"the signer certificate is not valid for {purpose.replace('_', ' ')} "
-                f"(extended key usage: {', '.join(leaf_info.eku)})",
+                f"(extended key usage: {usage})",
                 True,
             )
         return ChainResult(True, tuple(certs), anchor, moment, None, None, True)

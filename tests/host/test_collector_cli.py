@@ -65,7 +65,11 @@ def test_round_trip_synthetic_collector_file_mixed_encodings() -> None:
 
     bodies = {
         "systeminfo": sample("systeminfo-en-6002-rtm.txt"),
-        "wmic-qfe": sample("wmic-qfe-list.txt"),
+        # one host: the wmic sample's CSName is another host's, which import now refuses
+        "wmic-qfe": sample("wmic-qfe-list.txt")
+        .decode("utf-16")
+        .replace("SRV2008SHA2", "SRV2008RTM")
+        .encode("utf-16"),
         "reg-cbs-packages": sample("reg-cbs-packages.txt"),
         "reg-cbs-version": b"",
         "reg-cbs-rebootpending": b"ERROR: The system was unable to find the specified "

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from msuinspect.host.errors import EvidenceError
 from msuinspect.host.profile import Arch, EsuLicence, InstalledPackage, Product, Root
 
 #: the value types a fact can hold (one per profile field)
@@ -28,6 +29,11 @@ FACT_FIELDS: tuple[str, ...] = (
     "esu_years",  # "1+3" or "none": each activated ESU year (slmgr)
     "pending_restart",
 )
+
+
+class MixedEvidenceError(EvidenceError):
+    """The evidence describes more than one host (two host names, or two outputs of one
+    command in one file): merging it would describe no real host."""
 
 
 @dataclass(frozen=True, slots=True)

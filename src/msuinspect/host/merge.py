@@ -14,7 +14,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from msuinspect.host.evidence import FACT_FIELDS, EvidenceRead, Fact, FactValue
+from msuinspect.host.evidence import (
+    FACT_FIELDS,
+    EvidenceRead,
+    Fact,
+    FactValue,
+    MixedEvidenceError,
+)
 from msuinspect.host.importers import read_evidence
 from msuinspect.host.profile import (
     Arch,
@@ -44,12 +50,23 @@ def _show(value: FactValue) -> str:
     return str(value)
 
 
+def _has_root_store(how: str) -> bool:
+    """``certutil -store Root+AuthRoot`` -> True; ``certutil -store AuthRoot`` -> False.
+    (Facts without a store name come from older reads and count as Root.)"""
+    if not how.startswith("certutil -store "):
+        return True
+    return "root" in how.removeprefix("certutil -store ").casefold().split("+")
+
+
 def _merge_field(
     name: str, facts: list[Fact]
 ) -> tuple[FactValue | None, str | None, Conflict | None]:
     if not facts:
         return None, None, None
     if name == "roots":
+        # the Microsoft roots live in the Root store: AuthRoot alone is not the list
+        if not any(_has_root_store(f.how) for f in facts):
+            return None, None, None
         union: frozenset[Root] = frozenset()
         for f in facts:
             assert isinstance(f.value, frozenset)
@@ -112,11 +129,27 @@ def _merge_installed(
     return merged, complete, conflicts, where_ or None
 
 
+def _one_host(names: list[Fact]) -> None:
+    """Evidence naming different hosts is refused: uniting their update lists would
+    describe a host that does not exist (host names compare without case, as Windows does)."""
+    first: dict[str, Fact] = {}
+    for f in names:
+        first.setdefault(str(f.value).casefold(), f)
+    if len(first) > 1:
+        shown = " and ".join(f"{f.value} ({f.where})" for f in first.values())
+        raise MixedEvidenceError(
+            f"the evidence describes {len(first)} hosts: {shown}; import each host on its own"
+        )
+
+
 def merge(reads: Sequence[EvidenceRead], *, name: str | None = None) -> ImportResult:
+    """Unite the reads of one host. Raises :class:`MixedEvidenceError` when they name
+    different hosts."""
     by_field: dict[str, list[Fact]] = {f: [] for f in FACT_FIELDS}
     for r in reads:
         for fact in r.facts:
             by_field.setdefault(fact.field, []).append(fact)
+    _one_host(by_field.get("name", []))
     values: dict[str, FactValue | None] = {}
     evidence: dict[str, str] = {}
     conflicts: list[Conflict] = []

@@ -17,9 +17,11 @@ from msuinspect.host.errors import EvidenceError
 #: files larger than this are not host evidence (a full collector file is well under 10 MiB)
 MAX_EVIDENCE_BYTES = 64 << 20
 
-_OEM_CANDIDATES = ("cp850", "cp437", "cp1252")
+_OEM_CANDIDATES = ("cp850", "cp437", "cp1252", "cp866", "gbk")
 # letters that occur in German/French/Spanish/Italian labels and values
 _LATIN_LETTERS = frozenset("äöüßÄÖÜéèêëàâçôûùîïÉÈÀÇñáíóúÑ")
+# a word: letters of any script, digits and every non-ASCII character
+_WORD = re.compile(r"(?:[^\x00-\x7f\s]|[A-Za-z0-9])+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
 
@@ -49,8 +51,34 @@ def _looks_utf16le(data: bytes) -> bool:
     return zeros_odd > len(odd) * 0.6 and zeros_even < len(even) * 0.1
 
 
+def _script(c: str) -> str:
+    o = ord(c)
+    if o < 0x80:
+        return "ascii"
+    if 0x400 <= o < 0x530:
+        return "cyrillic"
+    if 0x2E80 <= o < 0xA000 or 0xF900 <= o < 0xFB00 or 0xFF00 <= o < 0xFFF0:
+        return "cjk"
+    return "latin" if o < 0x250 and c.isalpha() else "other"
+
+
 def _score(text: str) -> int:
-    return sum(1 for c in text if c in _LATIN_LETTERS)
+    """How much a decoding looks like real words: each non-ASCII character counts for
+    when its word is in one script (Latin letters with ASCII ones; Cyrillic or CJK on
+    their own), against when the word mixes scripts or holds symbols (``Ö÷»``)."""
+    score = 0
+    for word in _WORD.findall(text):
+        scripts = {_script(c) for c in word}
+        high = sum(1 for c in word if ord(c) >= 0x80)
+        known = sum(1 for c in word if c in _LATIN_LETTERS)
+        mixed = len(scripts - {"ascii", "latin"}) > 1 or bool(
+            scripts & {"cyrillic", "cjk"} and any(c.isascii() and c.isalpha() for c in word)
+        )
+        if "other" in scripts or mixed:
+            score -= 2 * high
+        else:
+            score += high + known
+    return score
 
 
 def decode(data: bytes, *, name: str = "evidence") -> tuple[str, str]:

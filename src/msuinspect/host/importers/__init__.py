@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from msuinspect.host.errors import EvidenceError
-from msuinspect.host.evidence import EvidenceRead, Fact, where
+from msuinspect.host.evidence import EvidenceRead, Fact, MixedEvidenceError, where
 from msuinspect.host.importers import (
     certutil,
     collector,
@@ -62,7 +62,23 @@ def read_evidence(data: bytes, *, name: str) -> list[EvidenceRead]:
     kind = sniff_kind(lines)
     if kind is None:
         raise EvidenceError(f"not recognised as host evidence (expected {FORMATS_HELP})", path=name)
-    return [IMPORTERS[kind][1](lines, source=name, encoding=encoding)]
+    read = IMPORTERS[kind][1](lines, source=name, encoding=encoding)
+    if read.installed_complete and not text.endswith(("\n", "\r")):
+        # every line a command prints ends with a line end: without one the file was cut
+        read = EvidenceRead(
+            read.source,
+            read.kind,
+            read.encoding,
+            read.facts,
+            read.installed,
+            False,
+            read.installed_where,
+            (
+                *read.notes,
+                "the file does not end with a line end (cut short?): the list is partial",
+            ),
+        )
+    return [read]
 
 
 def _read_collector(data: bytes, *, name: str) -> list[EvidenceRead]:
@@ -108,7 +124,7 @@ def _read_collector(data: bytes, *, name: str) -> list[EvidenceRead]:
         try:
             read = IMPORTERS[spec.kind][1](lines, source=name, encoding=encoding)
         except EvidenceError as exc:
-            if exc.code == "not-6.0-host":
+            if exc.code == "not-6.0-host" or isinstance(exc, MixedEvidenceError):
                 raise
             reads.append(EvidenceRead(source, spec.kind, encoding, notes=(exc.message,)))
             continue
@@ -117,17 +133,23 @@ def _read_collector(data: bytes, *, name: str) -> list[EvidenceRead]:
         if truncated:
             notes = (*notes, "no end marker: the section is truncated")
             complete = False
+        facts, installed, where_ = read.facts, read.installed, read.installed_where
         if raw.exit_code not in (None, 0):
-            notes = (*notes, f"the command exited with {raw.exit_code}")
+            # a command that failed tells nothing reliable, whatever it printed before
+            notes = (
+                *notes,
+                f"the command exited with {raw.exit_code}: nothing is taken from this section",
+            )
+            facts, installed, complete, where_ = (), None, False, None
         reads.append(
             EvidenceRead(
                 source,
                 read.kind,
                 read.encoding,
-                read.facts,
-                read.installed,
+                facts,
+                installed,
                 complete,
-                read.installed_where,
+                where_,
                 notes,
             )
         )

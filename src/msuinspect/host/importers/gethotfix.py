@@ -68,7 +68,7 @@ def parse(lines: Sequence[Line], *, source: str, encoding: str) -> EvidenceRead:
         node = rec.get("Source") or rec.get("CSName") or rec.get("PSComputerName")
         if node and not facts:
             facts.append(Fact("name", node, where(source, number), "Source"))
-        if hotfix.endswith("..."):
+        if hotfix.endswith(("...", "\u2026")):  # Windows PowerShell / PowerShell 7
             notes.append(f"{where(source, number)}: HotFixID truncated by the table: {hotfix!r}")
             continue
         kb, guid = qfe_entry(hotfix, rec.get("InstalledOn", ""), where(source, number))

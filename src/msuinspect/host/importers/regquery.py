@@ -96,6 +96,18 @@ def package_from_identity(
     )
 
 
+_OTHER_WINDOWS = re.compile(r"^(?:6\.[1-9]|[1-9]\d+\.\d+)\.")
+
+
+def _refuse_other_windows(installed: Sequence[InstalledPackage], source: str) -> None:
+    """CBS identities of 6.1+ (``...~~6.1.3.2``) describe another Windows version. (Internet
+    Explorer 7-9 packages on 6.0 carry 7.x-9.x versions and are not refused.)"""
+    for pkg in installed:
+        if pkg.version and _OTHER_WINDOWS.match(pkg.version):
+            major, minor = (int(x) for x in pkg.version.split(".")[:2])
+            require_60(major, minor, None, path=source)
+
+
 def parse(lines: Sequence[Line], *, source: str, encoding: str) -> EvidenceRead:
     keys, ended = parse_keys(lines)
     if not keys:
@@ -153,7 +165,13 @@ def parse(lines: Sequence[Line], *, source: str, encoding: str) -> EvidenceRead:
     complete = False
     if packages_where is not None:
         installed = tuple(packages.values())
-        complete = states_seen or ended
+        _refuse_other_windows(installed, source)
+        # only reg's closing "End of search" line says the output was not cut short
+        complete = ended
+        if not ended:
+            notes.append(
+                "CBS packages: no 'End of search' line (output cut short?): the list is partial"
+            )
         if not states_seen:
             notes.append(
                 "CBS packages listed without CurrentState (query with /s): "

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from msuinspect.host.errors import EvidenceError
 from msuinspect.host.evidence import EvidenceRead, Fact, where
-from msuinspect.host.importers.common import GUID, label_key
+from msuinspect.host.importers.common import GUID, label_key, require_60
 from msuinspect.host.profile import EsuLicence
 from msuinspect.host.textio import Line
 
@@ -53,7 +53,21 @@ def sniff(lines: Sequence[Line]) -> bool:
     return False
 
 
+_SERVICE_VERSION = re.compile(r"^(\d+)\.(\d+)\.(\d+)\.\d+$")
+
+
+def _refuse_other_windows(lines: Sequence[Line], source: str) -> None:
+    """The licensing service version line (``Software licensing service version:
+    6.1.7601.17514``, translated label holding "version") names the Windows version."""
+    for ln in lines[:400]:
+        kv = _split(ln.text)
+        if kv and "versi" in kv[0] and (m := _SERVICE_VERSION.match(kv[1])):
+            require_60(int(m[1]), int(m[2]), int(m[3]), path=source)
+            return
+
+
 def parse(lines: Sequence[Line], *, source: str, encoding: str) -> EvidenceRead:
+    _refuse_other_windows(lines, source)
     blocks: list[list[Line]] = [[]]
     for ln in lines:
         if not ln.text.strip():

@@ -15,7 +15,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from msuinspect.host.errors import EvidenceError
-from msuinspect.host.evidence import EvidenceRead, Fact, normalise_kb, where
+from msuinspect.host.evidence import (
+    EvidenceRead,
+    Fact,
+    MixedEvidenceError,
+    normalise_kb,
+    where,
+)
 from msuinspect.host.importers.common import (
     GUID,
     arch_from_text,
@@ -28,13 +34,56 @@ from msuinspect.host.textio import Line
 
 KIND = "systeminfo"
 
-# canonical field -> label keys (see label_key) in English, German, French
+# canonical field -> label keys (see _key) in English, German, French, Spanish, Italian,
+# Russian and Chinese
 LABELS: dict[str, frozenset[str]] = {
-    "host_name": frozenset({"hostname", "nomdelhte"}),
-    "os_name": frozenset({"osname", "betriebssystemname", "nomdusystmedexploitation"}),
-    "os_version": frozenset({"osversion", "betriebssystemversion", "versiondusystme"}),
-    "system_type": frozenset({"systemtype", "systemtyp", "typedusystme"}),
-    "hotfixes": frozenset({"hotfixs", "hotfixes", "correctifs"}),
+    "host_name": frozenset(
+        {"hostname", "nomdelhte", "nombredehost", "nomehost", "имяузла", "主机名"}
+    ),
+    "os_name": frozenset(
+        {
+            "osname",
+            "betriebssystemname",
+            "nomdusystmedexploitation",
+            "nombredelsistemaoperativo",
+            "nomeso",
+            "названиеос",
+            "os名称",
+        }
+    ),
+    "os_version": frozenset(
+        {
+            "osversion",
+            "betriebssystemversion",
+            "versiondusystme",
+            "versindelsistemaoperativo",
+            "versioneso",
+            "версияос",
+            "os版本",
+        }
+    ),
+    "system_type": frozenset(
+        {
+            "systemtype",
+            "systemtyp",
+            "typedusystme",
+            "tipodesistema",
+            "tiposistema",
+            "типсистемы",
+            "系统类型",
+        }
+    ),
+    "hotfixes": frozenset(
+        {
+            "hotfixs",
+            "hotfixes",
+            "correctifs",
+            "revisines",
+            "aggiornamentirapidi",
+            "исправлениея",
+            "修补程序",
+        }
+    ),
 }
 # other labels that only systeminfo prints (used to recognise the format)
 _OTHER_LABELS = frozenset(
@@ -63,8 +112,16 @@ _OTHER_LABELS = frozenset(
 )
 _ALL_KEYS = frozenset().union(*LABELS.values()) | _OTHER_LABELS
 
-VERSION = re.compile(r"^(\d+)\.(\d+)\.(\d{4,5})\b(?:.*?\b(\d{4,5}))?\s*$")
-_ENTRY = re.compile(r"^\s+\[(\d+)\]\s*:\s*(.*?)\s*$")
+_VERSION = re.compile(r"^(\d+)\.(\d+)\.(\d{4,5})\b(?:.*?\b(\d{4,5}))?\s*$")
+
+
+def _version(value: str) -> re.Match[str] | None:
+    """The OS version value ``6.0.6002 Service Pack 2 Build 6002`` (short values only, so a
+    hostile long line is never searched)."""
+    return _VERSION.match(value) if len(value) <= 200 else None
+
+
+_ENTRY = re.compile(r"^\s+\[(\d+)\]\s*:(.*)$")
 _NA = re.compile(r"^(?:N/A|N/D|\u041d/\u0414|\u6682\u7f3a|n\. ?v\.|k\. ?A\.)$", re.IGNORECASE)
 
 
@@ -76,17 +133,31 @@ class _Item:
     entries: tuple[tuple[Line, str], ...]  # [NN]: continuation entries
 
 
+#: a label is short: colons further right are never the label's (keeps _split linear)
+_LABEL_MAX = 120
+_NON_LATIN = re.compile(r"[\u0400-\u052f\u2e80-\u9fff\uf900-\ufaff]")
+
+
+def _key(label: str) -> str:
+    """:func:`label_key`, but a Cyrillic or Chinese label keeps its own letters."""
+    if _NON_LATIN.search(label):
+        return "".join(c for c in label.casefold() if c.isalnum())
+    return label_key(label)
+
+
 def _split(text: str, column: int | None) -> tuple[str, str] | None:
-    # a known label: try every colon, left to right (a French label contains a colon)
-    for colon in re.finditer(r"\s*:", text):
-        key = label_key(text[: colon.start()])
+    # a known label: try each colon near the start, left to right (a French label contains
+    # a colon); linear in the line length, whatever it holds
+    head = text[:_LABEL_MAX]
+    for colon in re.finditer(":", head):
+        key = _key(head[: colon.start()])
         if key in _ALL_KEYS:
             return key, text[colon.end() :].strip()
     if column and len(text) > column and text[column - 1] == " " and ":" in text[:column]:
-        return label_key(text[:column].rstrip().rstrip(":")), text[column:].strip()
-    m = re.match(r"^(.*?)\s*:(?:\s+(.*))?$", text)
+        return _key(text[:column].rstrip().rstrip(":")), text[column:].strip()
+    m = re.search(r":(?=\s|$)", text)
     if m:
-        return label_key(m.group(1)), (m.group(2) or "").strip()
+        return _key(text[: m.start()]), text[m.end() :].strip()
     return None
 
 
@@ -102,7 +173,7 @@ def _items(lines: Sequence[Line]) -> list[_Item]:
         if ln.text[0] in " \t\u00a0":
             m = _ENTRY.match(ln.text)
             if m and current is not None:
-                entries.append((ln, m.group(2)))
+                entries.append((ln, m.group(2).strip()))
             continue
         if current is not None:
             items.append(_Item(current[0], current[1], current[2], tuple(entries)))
@@ -118,7 +189,7 @@ def sniff(lines: Sequence[Line]) -> bool:
     keys = {it.key for it in _items(lines[:80])}
     if len(keys & _ALL_KEYS) >= 2:
         return True
-    return any(VERSION.match(it.value) and it.value.count(".") == 2 for it in _items(lines[:80]))
+    return any(_version(it.value) and it.value.count(".") == 2 for it in _items(lines[:80]))
 
 
 def _find(items: list[_Item], field: str) -> _Item | None:
@@ -132,19 +203,37 @@ def _looks_like_hotfix(value: str) -> bool:
     return bool(normalise_kb(value) or GUID.fullmatch(value.strip()))
 
 
+def _single_output(items: list[_Item], source: str) -> None:
+    """Refuse a file holding more than one systeminfo output (two hosts, or the same host
+    twice): which one to believe is not for the importer to pick."""
+    for field in ("host_name", "os_version", "hotfixes"):
+        found = [it for it in items if it.key in LABELS[field]]
+        if len(found) > 1:
+            shown = ", ".join(
+                f"line {it.line.number}" + (f" ({it.value})" if field == "host_name" else "")
+                for it in found
+            )
+            raise MixedEvidenceError(
+                f"{len(found)} systeminfo outputs in one file ({field.replace('_', ' ')} at "
+                f"{shown}): give each host's output on its own",
+                path=source,
+            )
+
+
 def parse(lines: Sequence[Line], *, source: str, encoding: str) -> EvidenceRead:
     items = _items(lines)
+    _single_output(items, source)
     facts: list[Fact] = []
     notes: list[str] = []
 
     version = _find(items, "os_version")
-    if version is None or not VERSION.match(version.value):
-        version = next((it for it in items if VERSION.match(it.value)), None)
+    if version is None or not _version(version.value):
+        version = next((it for it in items if _version(it.value)), None)
     if version is None:
         raise EvidenceError(
             "systeminfo output without an OS version line (truncated?)", path=source
         )
-    vm = VERSION.match(version.value)
+    vm = _version(version.value)
     assert vm is not None
     major, minor, build = int(vm[1]), int(vm[2]), int(vm[3])
     require_60(major, minor, build, path=source)
@@ -162,15 +251,14 @@ def parse(lines: Sequence[Line], *, source: str, encoding: str) -> EvidenceRead:
     else:
         notes.append("product: no OS name line naming Server or Vista")
 
+    # the architecture only from the System Type line: a host name such as X86-SQL01 or a
+    # processor line says nothing about the installed Windows
     stype = _find(items, "system_type")
     arch = arch_from_text(stype.value) if stype else None
-    if stype is None or arch is None:
-        stype = next(
-            (it for it in items if re.match(r"(?i)(x64|x86|ia64|itanium)", it.value)), None
-        )
-        arch = arch_from_text(stype.value) if stype else None
     if stype is not None and arch is not None:
         facts.append(Fact("arch", arch, where(source, stype.line.number), "System Type"))
+    elif stype is not None:
+        notes.append(f"arch: System Type {stype.value!r} not understood")
     else:
         notes.append("arch: no System Type line")
 

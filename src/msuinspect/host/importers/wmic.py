@@ -76,9 +76,21 @@ def parse(lines: Sequence[Line], *, source: str, encoding: str) -> EvidenceRead:
                 if not rec:
                     first = ln.number
                 rec[m.group(1)] = m.group(2).strip()
-            elif not ln.text.strip() and rec:
+            elif ln.text.strip():
+                notes.append(
+                    f"{where(source, ln.number)}: line {ln.text.strip()[:40]!r} cut short?"
+                )
+            elif rec:
                 rows.append((rec, first))
                 rec = {}
+        # every record of 'wmic qfe list' names the same properties: fewer is a cut record
+        fields = set(rows[0][0]) if rows else set()
+        for rec, number in rows:
+            if set(rec) < fields:
+                notes.append(
+                    f"{where(source, number)}: record without "
+                    f"{', '.join(sorted(fields - set(rec)))} (output cut short?)"
+                )
     elif form == "csv":
         start = next(i for i, ln in enumerate(lines) if ln.text.startswith("Node,"))
         rows.extend(csv_rows(lines[start:], source=source, notes=notes))

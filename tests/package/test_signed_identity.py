@@ -458,3 +458,15 @@ def test_marketing_names_are_parsed_and_checked(
     assert rep.summary.name_claim == claim
     (conflict,) = _findings(rep, "name-content-conflict")
     assert "the content targets Windows 6.0" in conflict.message
+
+
+def test_a_compressed_manifest_in_a_windows_6_package_is_an_error(tmp_path: Path) -> None:
+    """DCM manifests exist only from Windows 10 on and cannot be checked against the
+    catalogs: in a 6.0 package one would hide an altered manifest (package audit)."""
+    outer, inner = _parts()
+    (name,) = [n for n, _ in inner if n.endswith(".manifest")]
+    inner = [(n, b"DCM\x01" + bytes(200) if n == name else d) for n, d in inner]
+    rep = _report(_msu(tmp_path, outer, inner))
+    assert rep.summary.target_version == "6.0"
+    (f,) = _findings(rep, "compressed-manifest-unexpected")
+    assert f.severity is Severity.ERROR and f.path is not None and f.path.endswith(name)

@@ -339,8 +339,34 @@ def summarise(root: PackageNode) -> PackageSummary:
     _signing_and_coverage(s, nodes, parsed)
     if s.is_update_package:
         _check_signers(s, root, notes)
+        _check_compressed_manifests(s, nodes, notes)
     _download_name(s, root, notes)
     return s
+
+
+#: NT versions before Windows 10: their packages carry plain XML manifests only
+_BEFORE_DCM = {"6.0", "6.1", "6.2", "6.3"}
+
+
+def _check_compressed_manifests(
+    s: PackageSummary, nodes: list[PackageNode], notes: FindingSink
+) -> None:
+    """A DCM/PA30-compressed manifest is a delta against a servicing stack's base manifests,
+    which Windows 10 introduced; it cannot be rebuilt offline, so it is not checked against
+    the catalogs. In a package for an earlier Windows it has no business: it would hide an
+    altered manifest from the coverage check."""
+    if s.target_version not in _BEFORE_DCM:
+        return
+    for n in nodes:
+        if n.kind is NodeKind.MANIFEST_COMPRESSED:
+            notes.add(
+                "compressed-manifest-unexpected",
+                Severity.ERROR,
+                f"{n.name} is a DCM-compressed manifest in a package for Windows "
+                f"{s.target_version}: such manifests exist only from Windows 10 on, and this "
+                "one cannot be checked against the catalogs",
+                path=n.path,
+            )
 
 
 def _identities(s: PackageSummary, root: PackageNode, parsed: _Parsed, notes: FindingSink) -> None:

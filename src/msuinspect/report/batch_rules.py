@@ -276,6 +276,11 @@ RULES: dict[str, tuple[str, str, str]] = {
         "error",
         "the chain fails validation for another reason (message says why)",
     ),
+    "compressed-manifest-unexpected": (
+        'Package findings (`layer: "package"` and `"catalog"`)',
+        "error",
+        "a DCM-compressed manifest in a package for Windows 6.x: such manifests exist only from Windows 10 on, and one cannot be checked against the catalogs, so it could hide an altered manifest",
+    ),
     "covered-by-invalid-catalog": (
         'Package findings (`layer: "package"` and `"catalog"`)',
         "warning",

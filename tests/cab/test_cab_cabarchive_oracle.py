@@ -42,9 +42,7 @@ corpus only in empty-folder and LZX cabinets, which cabarchive refuses before na
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import re
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,6 +59,7 @@ from msuinspect.errors import MsuInspectError
 from msuinspect.limits import GIB, Limits
 
 from support.corpus import FIXTURES, CorpusEntry, cabinet_entries, corpus_params
+from support.generator import fixture_generator
 from support.tools import require_module
 
 pytestmark = [pytest.mark.oracle]
@@ -310,14 +309,7 @@ def test_oracle_fails_when_msuinspect_output_is_altered(
 
 
 def _load_generator() -> ModuleType:
-    name = "msuinspect_fixture_generator"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, FIXTURES / "generate_fixtures.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module  # dataclasses look their module up while the class is built
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+    return fixture_generator()
 
 
 @pytest.fixture(scope="module")

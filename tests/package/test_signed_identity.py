@@ -12,9 +12,7 @@ with the test PKI by osslsigncode. Two checks use a real corpus file (skipped wi
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -33,6 +31,7 @@ from msuinspect.source import BytesSource, FileSource
 from support.cabs import stored_cab
 from support.corpus import FIXTURES
 from support.der import with_nested
+from support.generator import fixture_generator
 from support.tools import run_tool
 
 PKI = FIXTURES / "pki"
@@ -50,14 +49,7 @@ UNCOVERED = " (not covered by a valid catalog)"
 
 
 def _generator() -> ModuleType:
-    name = "msuinspect_fixture_generator"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, FIXTURES / "generate_fixtures.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module  # dataclasses look their module up while the class is built
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+    return fixture_generator()
 
 
 def _read(source: Cabinet) -> Members:

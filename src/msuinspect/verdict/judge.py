@@ -405,18 +405,7 @@ def _esu(
     else:
         acc.add("R15", RuleOutcome.UNKNOWN, "ESU package: preparation package unknown", why,
                 ("S2",), Confidence.CONFIRMED, unknown_field="installed")  # fmt: skip
-    ssu_thr = kb.threshold("esu_ssu_from")
-    stack = has_stack(host, kb, KB_ESU_SSU)
-    if stack is True:
-        acc.add("R16", RuleOutcome.PASS, "servicing stack of 2020-02-11 or later present", why,
-                ("S2", "review-6"), Confidence.WEAK)  # fmt: skip
-    elif stack is False:
-        acc.add("R16", RuleOutcome.FAIL, "ESU package: needs an SSU of 2020-02-11 or later",
-                why, ssu_thr.source, Confidence.WEAK, expected=E_STACK,
-                missing=KB_ESU_SSU)  # fmt: skip
-    else:
-        acc.add("R16", RuleOutcome.UNKNOWN, "ESU package: SSU of 2020-02-11 or later unknown",
-                why, ssu_thr.source, Confidence.WEAK, unknown_field="installed")  # fmt: skip
+    _r16(host, kb, why, acc, "ESU package", Confidence.WEAK, E_STACK)
     _licence(host, kb, rel, why, acc)
     if host.pending_restart is True:
         acc.add("R22", RuleOutcome.INFO,
@@ -482,23 +471,37 @@ def _licence_text(host: HostProfile) -> str:
     return "year 1" if n == 1 else f"years 1-{n} (esu={host.esu.value})"
 
 
+def _r16(
+    host: HostProfile,
+    kb: KnowledgeBase,
+    why: str,
+    acc: _Acc,
+    what: str,
+    confidence: Confidence,
+    expected: ExpectedError,
+) -> None:
+    """R16: an SSU of 2020-02-11 or later (confirmed for the prep-check, an inference for
+    the other ESU packages: ``confidence`` says which)."""
+    ssu_thr = kb.threshold("esu_ssu_from")
+    stack = has_stack(host, kb, KB_ESU_SSU)
+    if stack is True:
+        acc.add("R16", RuleOutcome.PASS, "servicing stack of 2020-02-11 or later present", why,
+                ("S2", "review-6"), confidence)  # fmt: skip
+    elif stack is False:
+        acc.add("R16", RuleOutcome.FAIL, f"{what}: needs an SSU of 2020-02-11 or later",
+                why, ssu_thr.source, confidence, expected=expected,
+                missing=KB_ESU_SSU)  # fmt: skip
+    else:
+        acc.add("R16", RuleOutcome.UNKNOWN, f"{what}: SSU of 2020-02-11 or later unknown",
+                why, ssu_thr.source, confidence, unknown_field="installed")  # fmt: skip
+
+
 def _prep_check(host: HostProfile, kb: KnowledgeBase, entry: UpdateFact, acc: _Acc) -> None:
     """KB4528081, the ESU prep-check test package (verdict-facts §3.1 step 7, S2): an SSU
     of 2020-02-11 or later (R16, confirmed for it), a monthly rollup of 2020-02-11 or later
     installed, and not a V or Core edition when the edition is known (R24)."""
     why = f"{entry.kb} is the ESU prep-check test package"
-    ssu_thr = kb.threshold("esu_ssu_from")
-    stack = has_stack(host, kb, KB_ESU_SSU)
-    if stack is True:
-        acc.add("R16", RuleOutcome.PASS, "servicing stack of 2020-02-11 or later present", why,
-                ("S2", "review-6"), Confidence.CONFIRMED)  # fmt: skip
-    elif stack is False:
-        acc.add("R16", RuleOutcome.FAIL, "ESU prep-check: needs an SSU of 2020-02-11 or later",
-                why, ssu_thr.source, Confidence.CONFIRMED, expected=E_PREP_CHECK,
-                missing=KB_ESU_SSU)  # fmt: skip
-    else:
-        acc.add("R16", RuleOutcome.UNKNOWN, "ESU prep-check: SSU of 2020-02-11 or later unknown",
-                why, ssu_thr.source, Confidence.CONFIRMED, unknown_field="installed")  # fmt: skip
+    _r16(host, kb, why, acc, "ESU prep-check", Confidence.CONFIRMED, E_PREP_CHECK)
     rollups = [
         u.kb
         for u in kb.of_kind(UpdateKind.MONTHLY_ROLLUP)

@@ -33,8 +33,12 @@ def test_a_hard_link_under_another_name_is_its_own_claim(tmp_path: Path) -> None
     shutil.copy(CAB, a)
     b = tmp_path / "other.cab"
     b.hardlink_to(a)
+    (tmp_path / "sub").mkdir()
+    c = tmp_path / "sub" / a.name  # the same name in another folder
+    c.hardlink_to(a)
     r = invoke("scan", "--no-cache", "-f", "json", str(tmp_path))
-    assert sorted(f["path"] for f in json.loads(r.stdout)["files"]) == sorted([str(a), str(b)])
+    paths = sorted(f["path"] for f in json.loads(r.stdout)["files"])
+    assert paths == sorted([str(a), str(b), str(c)])
 
 
 def test_no_more_workers_than_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -59,3 +63,93 @@ def test_timeout_must_be_a_positive_number_of_seconds(value: str) -> None:
     r = invoke("scan", "--no-cache", "--timeout", value, str(CAB))
     assert r.exit_code == 2
     assert "--timeout" in r.stderr
+
+
+def test_a_cached_record_moved_to_another_path_keeps_node_names() -> None:
+    """A record made for a bare name and reused for the same bytes in a folder: paths move,
+    a node's name (a base name) stays what inspect says (scan audit)."""
+    from msuinspect.scan.records import moved
+
+    record = {
+        "path": "a.msu",
+        "package": {
+            "nodes": [{"path": "a.msu", "name": "a.msu"}, {"path": "a.msu!/x.cab", "name": "x.cab"}]
+        },
+    }
+    out = moved(record, "a.msu", "dX/a.msu")
+    assert out["path"] == "dX/a.msu"
+    assert out["package"]["nodes"][0] == {"path": "dX/a.msu", "name": "a.msu"}
+    assert out["package"]["nodes"][1] == {"path": "dX/a.msu!/x.cab", "name": "x.cab"}
+    renamed = moved(record, "a.msu", "dX/b.msu")
+    assert renamed["package"]["nodes"][0]["name"] == "b.msu"
+
+
+def test_the_cabinets_of_a_set_are_never_served_from_the_cache(
+    corpus: Path, tmp_path: Path
+) -> None:
+    """A set's analysis depends on its other files: after one is removed, the others must
+    not come back from the cache as they were (scan audit)."""
+    parts = sorted((corpus / "cab/cabextract").glob("split-*.cab"))
+    if len(parts) < 3:
+        pytest.skip("the corpus has no split-*.cab set")
+    folder = tmp_path / "set"
+    folder.mkdir()
+    for p in parts:
+        shutil.copy(p, folder / p.name)
+    cache = str(tmp_path / "c.db")
+    for _ in range(2):
+        r = invoke("scan", "--cache", cache, "-f", "json", "--fail-on", "never", str(folder))
+        assert r.exit_code == 0, r.stderr
+    assert "0 from the cache" in r.stderr
+    (folder / parts[2].name).unlink()
+    r = invoke("scan", "--cache", cache, "-f", "json", "--fail-on", "never", str(folder))
+    outcomes = {Path(f["path"]).name: f["outcome"] for f in json.loads(r.stdout)["files"]}
+    assert outcomes[parts[0].name] == "error", outcomes
+
+
+def _record(path: str, outcome: str, version: str, signatures: list[dict[str, object]]) -> dict:
+    ident = f"Package_for_KB1234567~31bf3856ad364e35~amd64~~{version}"
+    return {
+        "path": path,
+        "kind": "msu",
+        "outcome": outcome,
+        "sha256": path.ljust(64, "0")[:64],
+        "signatures": signatures,
+        "package": {
+            "summary": {
+                "kb_numbers": ["1234567"],
+                "architecture": "amd64",
+                "target_version": "6.0",
+                "package_identities": [ident],
+            },
+            "nodes": [
+                {"signatures": [_ms_signature()]},  # a Microsoft-signed member inside
+            ],
+        },
+    }
+
+
+def _ms_signature() -> dict[str, object]:
+    return {
+        "nested": False,
+        "parent": None,
+        "signer_class": "microsoft",
+        "digest_valid": True,
+        "signature_valid": True,
+        "trusted": True,
+    }
+
+
+def test_a_microsoft_signed_member_does_not_make_its_file_microsoft_signed() -> None:
+    """An unsigned MSU repacked around a genuine WSUSSCAN.cab or catalog is not Microsoft-
+    signed (scan audit)."""
+    from msuinspect import media_checks
+
+    unsigned = _record("fake.msu", "problem", "6.0.1.7", [])
+    genuine = _record("real.msu", "ok", "6.0.1.6", [_ms_signature()])
+    checks = media_checks([unsigned, genuine])
+    assert [n.path for n in checks.not_microsoft_signed] == ["fake.msu"]
+    # and an unsigned copy never wins the KB-version comparison, however high its version
+    (kb,) = checks.kb_versions
+    assert kb.winner == "real.msu"
+    assert kb.decided_by == "the only trustworthy copy"

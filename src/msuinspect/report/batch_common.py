@@ -212,6 +212,7 @@ def media_check_lines(checks: MediaChecks) -> list[str]:
         out.append(
             f"  winner: {k.winner} (by {k.decided_by})"
             if k.winner
-            else "  winner: undecided (same identity version and build date)"
+            else "  winner: undecided (no copy is ok or a warning, or the trustworthy ones "
+            "share their identity version and build date, or those are unknown)"
         )
     return out

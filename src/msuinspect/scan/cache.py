@@ -194,6 +194,21 @@ def cacheable(record: Record, sha256: str | None = None) -> bool:
     return not any(str(code).startswith(_NEIGHBOUR_CODES) for code in _codes(record))
 
 
+def _in_a_set(cand: Candidate) -> bool:
+    """Whether the file is a cabinet of a multi-volume set (CFHEADER flags: a previous or a
+    next cabinet): its analysis depends on the other files of the set, which the cache key
+    does not cover (a complete set carries no finding that says so). A member of a disc
+    image is never read here (its bytes are inside the image)."""
+    if cand.image:
+        return False
+    try:
+        with open(cand.path, "rb") as f:
+            head = f.read(32)
+    except OSError:
+        return False
+    return len(head) == 32 and head[:4] == b"MSCF" and bool(head[30] & 0x03)
+
+
 def _codes(record: Record) -> Iterable[str]:
     for f in record.get("findings") or ():
         yield str(f.get("code", ""))
@@ -383,7 +398,7 @@ class ResultCache:
         """Store an analysed file's record (``sha256``: the file's, when the record has
         none), and its ``stat`` when the file did not change while it was read. Returns
         whether it was stored."""
-        if self._db is None or not cacheable(record, sha256):
+        if self._db is None or not cacheable(record, sha256) or _in_a_set(cand):
             return False
         sha = str(record.get("sha256") or sha256)
         name = os.path.basename(cand.path)

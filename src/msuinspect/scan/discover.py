@@ -166,12 +166,13 @@ def discover(
         if on_note is not None:
             on_note(Note(kind, path, detail))
 
-    # a file met again under the same name (overlapping paths: a folder and a file in it)
-    # is inspected once; a hard link under another name is not the same claim: kept
+    # a file met again at the same place (overlapping paths: a folder and a file in it,
+    # ./a.cab and a.cab) is inspected once; a hard link elsewhere or under another name is
+    # a claim of its own: kept
     seen: dict[tuple[int, int, str], str] = {}
     for c in _discover(paths, all_files, on_note, on_skip, note):
         if c.inode and not c.image:
-            key = (c.device, c.inode, os.path.basename(c.path))
+            key = (c.device, c.inode, os.path.realpath(c.path))
             first = seen.get(key)
             if first is not None:
                 note(NoteKind.REPEATED, c.path, f"the same file as {first}: inspected once")

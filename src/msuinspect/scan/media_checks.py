@@ -37,6 +37,8 @@ MICROSOFT_CLASSES = frozenset({"microsoft-windows", "microsoft", "microsoft-hard
 DECIDED_BY_VERSION = "package identity version"
 DECIDED_BY_BUILD_DATE = "build date"
 UNDECIDED = "undecided"
+#: the only candidate whose outcome is ok or warning (the others are problems or errors)
+DECIDED_BY_TRUST = "the only trustworthy copy"
 
 
 def identity_version(identity: str) -> tuple[int, ...] | None:
@@ -72,27 +74,25 @@ class _Facts:
     target_version: str
     version: tuple[int, ...] | None
     build_date: str
-
-
-def _signatures(record: Record) -> list[dict[str, Any]]:
-    sigs: list[dict[str, Any]] = [s for s in record.get("signatures") or () if isinstance(s, dict)]
-    for node in (record.get("package") or {}).get("nodes") or ():
-        if isinstance(node, dict):
-            sigs += [s for s in node.get("signatures") or () if isinstance(s, dict)]
-    return sigs
+    #: its outcome is ok or warning: a file the batch may act on
+    usable: bool = False
 
 
 def facts_of(order: int, record: Record) -> _Facts:
     package = record.get("package") or {}
     summary = package.get("summary") if isinstance(package, dict) else None
     s: dict[str, Any] = summary if isinstance(summary, dict) else {}
-    sigs = _signatures(record)
+    # the file's own signatures: a Microsoft signature on a member (a WSUSSCAN.cab, a
+    # catalog carried over into a repacked cabinet) says nothing of the file around it
+    sigs = [x for x in record.get("signatures") or () if isinstance(x, dict)]
     classes = sorted({str(x.get("signer_class") or "other") for x in sigs})
-    ms = any(
-        x.get("signer_class") in MICROSOFT_CLASSES
-        and x.get("digest_valid") is True
-        and x.get("signature_valid") is True
-        for x in sigs
+    primary = next((x for x in sigs if not x.get("nested") and x.get("parent") is None), None)
+    ms = (
+        primary is not None
+        and primary.get("signer_class") in MICROSOFT_CLASSES
+        and primary.get("digest_valid") is True
+        and primary.get("signature_valid") is True
+        and primary.get("trusted") is True
     )
     versions = [v for i in s.get("package_identities") or () if (v := identity_version(str(i)))]
     sha = record.get("sha256")
@@ -112,6 +112,7 @@ def facts_of(order: int, record: Record) -> _Facts:
         target_version=str(s.get("target_version") or ""),
         version=max(versions) if versions else None,
         build_date=str(s.get("build_date") or ""),
+        usable=record.get("outcome") in ("ok", "warning"),
     )
 
 
@@ -286,8 +287,14 @@ def _kb_key(key: tuple[str, str, str]) -> tuple[int, str, str, str]:
     return (int(kb) if kb.isdigit() else 0, kb, target, arch)
 
 
-def _winner(cands: list[_Facts]) -> tuple[str | None, str]:
-    """Highest identity version; then latest build date; else none."""
+def _winner(every: list[_Facts]) -> tuple[str | None, str]:
+    """Among the files the batch may act on (outcome ok or warning: an unsigned or altered
+    copy never wins), the highest identity version; then the latest build date; else none."""
+    cands = [c for c in every if c.usable]
+    if not cands:
+        return None, UNDECIDED
+    if len(cands) == 1:
+        return cands[0].path, DECIDED_BY_TRUST
     versions = [c.version for c in cands]
     if all(v is not None for v in versions):
         best = max(v for v in versions if v is not None)

@@ -8,6 +8,7 @@ layer's ``report_dict``), the cache stores them, and the batch renderers read th
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -83,14 +84,20 @@ def moved(record: Record, old: str, new: str) -> Record:
             return new + text[len(old) :]
         return text
 
+    old_name, new_name = os.path.basename(old), os.path.basename(new)
+
     def walk(value: Any) -> Any:
         if isinstance(value, str):
             return fix(value)
         if isinstance(value, list):
             return [walk(v) for v in value]
         if isinstance(value, dict):
-            return {fix(k): walk(v) for k, v in value.items()}
+            return {fix(k): _name(v) if k == "name" else walk(v) for k, v in value.items()}
         return value
+
+    def _name(value: Any) -> Any:
+        # a node's name is a base name, not a path: the file's own follows its new name
+        return new_name if value == old_name else value
 
     out: Record = walk(record)
     return out

@@ -153,3 +153,22 @@ def test_a_microsoft_signed_member_does_not_make_its_file_microsoft_signed() -> 
     (kb,) = checks.kb_versions
     assert kb.winner == "real.msu"
     assert kb.decided_by == "the only trustworthy copy"
+
+
+def test_the_cache_is_keyed_by_the_build_not_only_the_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The version does not change with every fix (it stayed 0.1.0 through this session's
+    signature fixes): a result made by another build must not be served (scan audit)."""
+    import msuinspect.scan.cache as cache
+
+    build = cache.tool_build()
+    version, _, fingerprint = build.partition("+")
+    assert version and len(fingerprint) == 16
+    assert cache.CacheConfig().tool_version == build
+    db = str(tmp_path / "c.db")
+    args = ("scan", "--cache", db, "-f", "json", "--fail-on", "never", str(CAB))
+    invoke(*args)
+    assert "1 from the cache" in invoke(*args).stderr
+    monkeypatch.setattr(cache, "tool_build", lambda: f"{version}+{'0' * 16}")  # a new build
+    assert "0 from the cache" in invoke(*args).stderr

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import functools
 import hashlib
 import json
 import os
@@ -42,6 +43,7 @@ import time
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from msuinspect import __version__
@@ -140,6 +142,23 @@ def default_cache_path() -> str:
     return os.path.join(platformdirs.user_cache_dir("msuinspect"), "scan-cache.sqlite3")
 
 
+@functools.cache
+def tool_build() -> str:
+    """The version and a fingerprint of this installation's code and bundled data
+    (``0.1.0+3f2a…``): a result made by another build, even of the same version (a
+    development tree, a patched install), is never reused. Read once per process, only by
+    a scan that uses the cache."""
+    root = Path(__file__).resolve().parent.parent  # the msuinspect package
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        if path.suffix in {".py", ".pem", ".toml", ".json", ".txt", ".crt", ".cer"} and (
+            "__pycache__" not in path.parts
+        ):
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes())
+    return f"{__version__}+{digest.hexdigest()[:16]}"
+
+
 @dataclass(frozen=True, slots=True)
 class CacheConfig:
     """Everything besides the bytes and the name that a report depends on."""
@@ -149,7 +168,7 @@ class CacheConfig:
     as_of: _dt.datetime | None = None
     #: a key for the host profile (``--host``); empty when there is none
     host_key: str = ""
-    tool_version: str = __version__
+    tool_version: str = field(default_factory=lambda: tool_build())
     #: other options a report depends on (e.g. limits), as a stable string
     options: str = ""
 

@@ -458,32 +458,19 @@ class TrustStore:
         structure are known to be good: the first certificate (root side first) outside its
         validity window fails it, with pyhanko-certvalidator's message."""
         assert facts.path is not None and facts.anchor is not None
-        tolerance = _dt.timedelta(seconds=1)
         n = len(facts.path)
         # the anchor too: a root's end date is excused only for a signature made while it
         # was valid, that is one validated at its timestamp's time (domain.md 8.1)
         for index, cert in enumerate((facts.anchor, *facts.path)):
-            validity = cert["tbs_certificate"]["validity"]
             if index == 0:
                 who = "the trust anchor"
             elif index == n:
                 who = "the end-entity certificate"
             else:
                 who = f"intermediate certificate {index}"
-            not_before = validity["not_before"].native
-            not_after = validity["not_after"].native
-            if moment + tolerance < not_before:
-                msg = (
-                    f"The path could not be validated because {who} is not valid until "
-                    f"{not_before.strftime('%Y-%m-%d %H:%M:%SZ')}"
-                )
-                return self._partial(leaf, others, moment, "not-yet-valid", msg, True)
-            if moment - tolerance > not_after:
-                msg = (
-                    f"The path could not be validated because {who} expired "
-                    f"{not_after.strftime('%Y-%m-%d %H:%M:%SZ')}"
-                )
-                return self._partial(leaf, others, moment, "expired", msg, True)
+            outside = _outside_validity(cert, moment, who)
+            if outside is not None:
+                return self._partial(leaf, others, moment, *outside, True)
         certs = [describe(c) for c in reversed([facts.anchor, *facts.path])]  # leaf first
         return self._usage(certs, moment, purpose)
 
@@ -557,20 +544,10 @@ class TrustStore:
             path = _run(validator.async_validate_path)
         except (ValidationError, *ASN1_ERRORS) as exc:
             return self._failed(leaf, others, moment, exc)
-        chain = list(path)  # anchor first
-        anchor = chain[0]["tbs_certificate"]["validity"] if chain else None
-        tolerance = _dt.timedelta(seconds=1)
-        if anchor is not None and moment - tolerance > anchor["not_after"].native:
-            when = anchor["not_after"].native.strftime("%Y-%m-%d %H:%M:%SZ")
-            msg = f"The path could not be validated because the trust anchor expired {when}"
-            return self._partial(leaf, others, moment, "expired", msg, True)
-        if anchor is not None and moment + tolerance < anchor["not_before"].native:
-            when = anchor["not_before"].native.strftime("%Y-%m-%d %H:%M:%SZ")
-            msg = (
-                "The path could not be validated because the trust anchor is not valid "
-                f"until {when}"
-            )
-            return self._partial(leaf, others, moment, "not-yet-valid", msg, True)
+        chain = list(path)  # anchor first; pyhanko-certvalidator does not check its dates
+        outside = _outside_validity(chain[0], moment, "the trust anchor") if chain else None
+        if outside is not None:
+            return self._partial(leaf, others, moment, *outside, True)
         certs = [describe(c) for c in reversed(chain)]  # leaf first
         return self._usage(certs, moment, purpose)
 
@@ -589,6 +566,27 @@ class TrustStore:
         return ChainResult(
             False, tuple(describe(c) for c in path), anchor, moment, kind, message, verified
         )
+
+
+def _outside_validity(
+    cert: x509.Certificate, moment: _dt.datetime, who: str
+) -> tuple[str, str] | None:
+    """(error kind, pyhanko-certvalidator's message) when ``moment`` is outside ``cert``'s
+    validity window (one second of tolerance), else None."""
+    tolerance = _dt.timedelta(seconds=1)
+    validity = cert["tbs_certificate"]["validity"]
+    not_before = validity["not_before"].native
+    not_after = validity["not_after"].native
+    if moment + tolerance < not_before:
+        when = not_before.strftime("%Y-%m-%d %H:%M:%SZ")
+        return (
+            "not-yet-valid",
+            f"The path could not be validated because {who} is not valid until {when}",
+        )
+    if moment - tolerance > not_after:
+        when = not_after.strftime("%Y-%m-%d %H:%M:%SZ")
+        return "expired", f"The path could not be validated because {who} expired {when}"
+    return None
 
 
 def display_chain(

@@ -266,7 +266,7 @@ def _check_signers(s: PackageSummary, root: PackageNode, notes: FindingSink) -> 
 UNCOVERED = " (not covered by a valid catalog)"
 
 
-def _vouched(
+def vouched(
     pairs: list[tuple[PackageNode, _T]],
 ) -> tuple[list[tuple[PackageNode, _T]], str]:
     """The manifests identity may come from, and the suffix of their source: those a valid
@@ -285,7 +285,7 @@ def _vouched(
 class _Parsed:
     """The parsed content of a package tree by type, each with the node that holds it.
 
-    ``mums`` and ``manifests`` are the ones identity comes from (see :func:`_vouched`);
+    ``mums`` and ``manifests`` are the ones identity comes from (see :func:`vouched`);
     ``mum_src`` and ``manifest_src`` the suffix their sources carry."""
 
     mums: list[tuple[PackageNode, PackageManifest]]
@@ -298,10 +298,10 @@ class _Parsed:
 
     @classmethod
     def of(cls, nodes: list[PackageNode]) -> _Parsed:
-        mums, mum_src = _vouched(
+        mums, mum_src = vouched(
             [(n, n.parsed) for n in nodes if isinstance(n.parsed, PackageManifest)]
         )
-        manifests, manifest_src = _vouched(
+        manifests, manifest_src = vouched(
             [(n, n.parsed) for n in nodes if isinstance(n.parsed, ComponentManifest)]
         )
         return cls(

@@ -28,10 +28,10 @@ from msuinspect.host.roots import root_by_thumbprint
 from msuinspect.package.analyse import PackageReport
 from msuinspect.package.catalog import Catalog
 from msuinspect.package.kinds import NodeKind
-from msuinspect.package.model import CoverageStatus, PackageNode
+from msuinspect.package.model import PackageNode
 from msuinspect.package.mum import PackageManifest, parse_version
 from msuinspect.package.properties import PackageProperties
-from msuinspect.package.summary import PRODUCTS, applies_to_version
+from msuinspect.package.summary import PRODUCTS, applies_to_version, vouched
 from msuinspect.package.unattend import Unattend
 
 
@@ -289,20 +289,16 @@ def package_facts(report: PackageReport) -> PackageFacts:
     """The verdict's view of one analysed file."""
     root = report.root
     nodes = list(root.walk())
-    every_mum = [(n, n.parsed) for n in nodes if isinstance(n.parsed, PackageManifest)]
     props = [p for n in nodes if isinstance(p := n.parsed, PackageProperties)]
     unattends = [u for n in nodes if isinstance(u := n.parsed, Unattend)]
     catalogs = [c for n in nodes if isinstance(c := n.parsed, Catalog)]
     notes: list[str] = []
     # as the package summary: the manifests a valid catalog covers decide, when there are
     # any; an added or altered .mum beside them does not (coverage reports it)
-    mums = [
-        (n, m)
-        for n, m in every_mum
-        if n.coverage is not None and n.coverage.status is CoverageStatus.COVERED
-    ]
-    if not mums and every_mum:
-        mums = every_mum
+    mums, uncovered_suffix = vouched(
+        [(n, n.parsed) for n in nodes if isinstance(n.parsed, PackageManifest)]
+    )
+    if uncovered_suffix:
         notes.append("identity read from package manifests that no valid catalog covers")
 
     main_node_mum = next(
